@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "postcall",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "PostCall", targets: ["PostCall"]),
+        .executable(name: "postcall", targets: ["postcall"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "PostCallCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "PostCallCXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // libcurl's setopt/getinfo are variadic, which Swift cannot call: the shim gives them types.
+        .target(name: "PostCallCCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .executableTarget(name: "PostCallSchemaEmbedder", path: "Sources/PostCallSchemaEmbedder"),
+        .plugin(name: "EmbedSchemaPlugin", capability: .buildTool(), dependencies: ["PostCallSchemaEmbedder"]),
+        .target(
+            name: "PostCall",
+            dependencies: [
+                "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["EmbedSchemaPlugin"]
+        ),
+        .executableTarget(
+            name: "postcall",
+            dependencies: [
+                "PostCall",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PostCallTests", dependencies: ["PostCall"], resources: [.copy("Support")]),
+    ]
+)

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+
+/// Makes a file descriptor readable whenever any connection commits to the database, by watching
+/// its write-ahead log with inotify. The worker polls this descriptor together with its transfers,
+/// so an event the IVR inserts is claimed within a millisecond without polling the database.
+final class DatabaseChangeNotifier {
+    let descriptor: Int32
+    private let walPath: String
+    private var watch: Int32 = -1
+
+    /// Returns `nil` where inotify is unavailable; the worker then falls back to a slow poll.
+    init?(databasePath: String) {
+        descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard descriptor >= 0 else { return nil }
+        walPath = databasePath + "-wal"
+        guard rearm() else {
+            close(descriptor)
+            return nil
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Empties the descriptor after it became readable. Re-arms the watch if the log file was
+    /// replaced (it is deleted when the last connection to the database closes).
+    func drain() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var watchRemoved = false
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            var offset = 0
+            while offset + MemoryLayout<inotify_event>.size <= count {
+                let event = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: inotify_event.self) }
+                if event.mask & UInt32(IN_IGNORED) != 0 { watchRemoved = true }
+                offset += MemoryLayout<inotify_event>.size + Int(event.len)
+            }
+        }
+        if watchRemoved { _ = rearm() }
+    }
+
+    @discardableResult
+    private func rearm() -> Bool {
+        watch = inotify_add_watch(descriptor, walPath, UInt32(IN_MODIFY) | UInt32(IN_DELETE_SELF))
+        return watch >= 0
+    }
+}
+#else
+/// Without inotify the worker relies on its poll interval alone.
+final class DatabaseChangeNotifier {
+    let descriptor: Int32 = -1
+    init?(databasePath: String) { return nil }
+    func drain() {}
+}
+#endif

@@ -1,0 +1,312 @@
+import Logging
+import PostCallCCurl
+import Synchronization
+
+/// Claims due events and delivers them through one libcurl multi loop on the calling thread.
+///
+/// The loop: claim as many due events as there are free transfer slots, start their requests,
+/// let libcurl drive them all, record the finished ones in one transaction, then sleep until a
+/// transfer needs attention, the database changes, or the next retry falls due.
+public final class DeliveryWorker {
+    private let store: OutboxStore
+    private let configuration: WorkerConfiguration
+    private let logger: Logger
+    private let multi: CurlMulti
+    private let notifier: DatabaseChangeNotifier?
+    private let stopSignal: StopSignal
+
+    private var active: [UnsafeMutableRawPointer: ActiveTransfer] = [:]
+    private var idleTransfers: [HTTPTransfer] = []
+    private var unrecorded: [AttemptRecord] = []
+    private var templates: [String: (webservice: Webservice, template: RESTRequestTemplate)] = [:]
+    private var nextClaimAt: Milliseconds = 0
+    private var storeBackoffUntil: Milliseconds = 0
+
+    private struct ActiveTransfer {
+        let transfer: HTTPTransfer
+        let entry: ClaimedEntry
+        let webservice: Webservice
+        let request: HTTPRequest
+        let startedAt: Milliseconds
+        let startedNanoseconds: UInt64
+    }
+
+    /// A handle that stops the worker from another thread (a signal handler's queue).
+    public final class StopSignal: Sendable {
+        private let requested = Atomic<Bool>(false)
+        private let waker: MultiWaker
+
+        struct MultiWaker: @unchecked Sendable {
+            // curl_multi_wakeup is documented as callable from any thread.
+            let wake: () -> Void
+        }
+
+        init(waker: MultiWaker) { self.waker = waker }
+
+        /// Asks the worker to stop claiming, finish its transfers and return from `run()`.
+        public func requestStop() {
+            requested.store(true, ordering: .sequentiallyConsistent)
+            waker.wake()
+        }
+
+        var isRequested: Bool { requested.load(ordering: .sequentiallyConsistent) }
+    }
+
+    public init(store: OutboxStore, configuration: WorkerConfiguration, logger: Logger) throws {
+        guard configuration.concurrency >= 1 else {
+            throw PostCallError(.invalidInput, "--concurrency must be at least 1")
+        }
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        let multi = try CurlMulti(maximumConnections: configuration.concurrency)
+        self.multi = multi
+        self.notifier = DatabaseChangeNotifier(databasePath: store.database.path)
+        self.stopSignal = StopSignal(waker: .init(wake: { [unowned multi] in multi.wakeUp() }))
+    }
+
+    /// The handle to stop this worker with.
+    public var stopHandle: StopSignal { stopSignal }
+
+    /// Runs until ``StopSignal/requestStop()``; returns once every transfer has finished or been
+    /// interrupted and every outcome is recorded (or, if the database refuses, left to the lease).
+    public func run() {
+        logger.info(
+            "worker started",
+            metadata: [
+                "worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)",
+                "db": "\(store.database.path)", "wakeup": "\(notifier == nil ? "poll" : "inotify")",
+            ])
+        var drainDeadline: UInt64?
+        var databaseChanged = true
+        while true {
+            if drainDeadline == nil, stopSignal.isRequested {
+                drainDeadline = Timestamp.monotonicNanoseconds() + UInt64(configuration.drainTimeout) * 1_000_000
+                logger.info("worker stopping", metadata: ["in_flight": "\(active.count)"])
+            }
+            if let deadline = drainDeadline {
+                if active.isEmpty { break }
+                if Timestamp.monotonicNanoseconds() >= deadline { interruptAll() }
+            } else {
+                claimIfDue(databaseChanged: databaseChanged)
+            }
+            multi.perform()
+            for (easy, result) in multi.finishedTransfers() { finish(easy: easy, result: result) }
+            flushRecords()
+            databaseChanged = multi.poll(timeoutMilliseconds: pollTimeout(), wakeDescriptor: notifier?.descriptor)
+            if databaseChanged { notifier?.drain() }
+        }
+        flushRecords()
+        if !unrecorded.isEmpty {
+            logger.error(
+                "worker stopped with unrecorded outcomes; their events come back when the leases expire",
+                metadata: ["count": "\(unrecorded.count)"])
+        }
+        logger.info("worker stopped", metadata: ["worker": "\(configuration.workerID)"])
+    }
+
+    // MARK: Claiming
+
+    private var freeSlots: Int { configuration.concurrency - active.count }
+
+    private func claimIfDue(databaseChanged: Bool) {
+        let now = Timestamp.now()
+        guard freeSlots > 0, now >= storeBackoffUntil else { return }
+        // Claim in batches while busy; a claim is a write transaction and costs the same for 1 row or 64.
+        let batchThreshold = active.isEmpty ? 1 : max(1, configuration.concurrency / 4)
+        guard databaseChanged || now >= nextClaimAt, freeSlots >= batchThreshold || databaseChanged else { return }
+        let limit = freeSlots
+        let claimed: [ClaimedEntry]
+        do {
+            claimed = try store.claim(owner: configuration.workerID, limit: limit, now: now, leaseGrace: configuration.leaseGrace)
+            if claimed.count < limit {
+                let nextDue = try store.nextDueTime() ?? .max
+                nextClaimAt = min(now + configuration.idlePollInterval, max(nextDue, now + 1))
+            } else {
+                nextClaimAt = now
+            }
+        } catch {
+            storeUnavailable(error, while: "claiming events")
+            return
+        }
+        for entry in claimed { start(entry) }
+    }
+
+    private func start(_ entry: ClaimedEntry) {
+        let startedAt = Timestamp.now()
+        let startedNanoseconds = Timestamp.monotonicNanoseconds()
+        let webservice: Webservice
+        let request: HTTPRequest
+        do {
+            let (loaded, template) = try compiledTemplate(for: entry.webservice)
+            webservice = loaded
+            if entry.attempt > webservice.maxAttempts {
+                // Each earlier claim ended without an outcome: its worker died while holding it.
+                unrecorded.append(
+                    AttemptRecord(
+                        entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: 0,
+                        outcome: .failed,
+                        error: "gave up: claimed \(entry.attempt) times (max \(webservice.maxAttempts)) without an outcome; the workers holding it stopped or crashed",
+                        isPrivate: webservice.isPrivate))
+                return
+            }
+            let values = TemplateValues(
+                variables: try TemplateValues.decodeVariables(entry.variablesJSON), callID: entry.callID,
+                reason: entry.reason, eventID: entry.id, createdAt: entry.createdAt, attempt: entry.attempt)
+            request = try template.render(values, eventID: entry.id)
+        } catch let error as PostCallError {
+            // Rendering failures do not go away by waiting: the event needs a fixed configuration.
+            let isPrivate = (try? store.webservice(named: entry.webservice))??.isPrivate ?? true
+            unrecorded.append(
+                AttemptRecord(
+                    entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: 0,
+                    outcome: .failed, error: "request: \(error.message)", isPrivate: isPrivate))
+            logger.error(
+                "event cannot be delivered", metadata: ["event": "\(entry.id)", "webservice": "\(entry.webservice)", "error": "\(error.code)"])
+            return
+        } catch {
+            storeUnavailable(error, while: "loading webservice \(entry.webservice)")
+            return
+        }
+
+        do {
+            let transfer = try idleTransfers.popLast() ?? HTTPTransfer()
+            try transfer.prepare(
+                request, timeoutMilliseconds: webservice.timeoutMilliseconds, userAgent: configuration.userAgent)
+            try multi.add(transfer)
+            active[transfer.easy] = ActiveTransfer(
+                transfer: transfer, entry: entry, webservice: webservice, request: request, startedAt: startedAt,
+                startedNanoseconds: startedNanoseconds)
+        } catch {
+            let failure = AttemptFailure(errorClass: "transport", detail: "\(error)", isTransient: true)
+            unrecorded.append(record(entry: entry, webservice: webservice, request: request, startedAt: startedAt,
+                                     startedNanoseconds: startedNanoseconds, failure: failure, response: nil))
+        }
+    }
+
+    /// The webservice's current configuration and parsed templates, re-read for every claim so an
+    /// edit with `webservice set` applies to the next attempt.
+    private func compiledTemplate(for name: String) throws -> (Webservice, RESTRequestTemplate) {
+        guard let webservice = try store.webservice(named: name) else {
+            throw PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
+        }
+        if let cached = templates[name], cached.webservice == webservice { return (webservice, cached.template) }
+        let template = try RESTRequestTemplate(webservice)
+        templates[name] = (webservice, template)
+        return (webservice, template)
+    }
+
+    // MARK: Finishing
+
+    private func finish(easy: UnsafeMutableRawPointer, result: CURLcode) {
+        guard let done = active.removeValue(forKey: easy) else { return }
+        multi.remove(done.transfer)
+        let transfer = done.transfer
+        let status = transfer.httpStatus
+        let failure: AttemptFailure?
+        if let status, result == CURLE_OK || (result == CURLE_WRITE_ERROR && transfer.bodyTooLarge) {
+            failure = AttemptFailure.classify(httpStatus: status)
+        } else {
+            failure = AttemptFailure.classify(curlCode: result, detail: transfer.errorDetail)
+        }
+        let response = ExchangeSummary.response(
+            status: status, headers: transfer.responseHeaders, bodyPrefix: transfer.bodyPrefix,
+            bodyBytes: transfer.bodyBytes)
+        unrecorded.append(
+            record(entry: done.entry, webservice: done.webservice, request: done.request, startedAt: done.startedAt,
+                   startedNanoseconds: done.startedNanoseconds, failure: failure, response: response,
+                   retryAfter: Self.retryAfter(in: transfer.responseHeaders)))
+        idleTransfers.append(transfer)
+    }
+
+    private func record(
+        entry: ClaimedEntry, webservice: Webservice, request: HTTPRequest, startedAt: Milliseconds,
+        startedNanoseconds: UInt64, failure: AttemptFailure?, response: ExchangeSummary?, retryAfter: Milliseconds? = nil
+    ) -> AttemptRecord {
+        let duration = Int64((Timestamp.monotonicNanoseconds() - startedNanoseconds) / 1_000_000)
+        var record = AttemptRecord(
+            entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: duration,
+            outcome: .delivered, httpStatus: response?.status, isPrivate: webservice.isPrivate)
+        if !webservice.isPrivate {
+            record.requestSummary = ExchangeSummary.request(request).json
+            record.responseSummary = response?.json
+        }
+        guard let failure else { return record }
+        let message = failure.message(isPrivate: webservice.isPrivate)
+        if failure.isTransient && entry.attempt < webservice.maxAttempts {
+            record.outcome = .retry
+            record.error = message
+            record.nextAttemptAt = Timestamp.now()
+                + configuration.retryPolicy.delay(afterAttempt: entry.attempt, retryAfter: retryAfter)
+        } else {
+            record.outcome = .failed
+            record.error = failure.isTransient ? "gave up after \(entry.attempt) attempts: \(message)" : message
+        }
+        return record
+    }
+
+    /// Interrupts the transfers still running when a stop's drain time is over; each is recorded
+    /// as a retry so the event goes back to pending at once instead of waiting for its lease.
+    private func interruptAll() {
+        for (easy, done) in active {
+            active[easy] = nil
+            multi.remove(done.transfer)
+            let failure = AttemptFailure(
+                errorClass: "interrupted", detail: "the worker stopped before the receiver answered", isTransient: true)
+            var record = record(
+                entry: done.entry, webservice: done.webservice, request: done.request, startedAt: done.startedAt,
+                startedNanoseconds: done.startedNanoseconds, failure: failure, response: nil)
+            if record.outcome == .retry { record.nextAttemptAt = Timestamp.now() }
+            unrecorded.append(record)
+        }
+    }
+
+    // MARK: Recording
+
+    private func flushRecords() {
+        guard !unrecorded.isEmpty, Timestamp.now() >= storeBackoffUntil else { return }
+        do {
+            let lost = try store.record(unrecorded)
+            for record in unrecorded where record.outcome != .delivered && !lost.contains(where: { $0.entry == record.entry }) {
+                logger.log(
+                    level: record.outcome == .failed ? .error : .warning,
+                    record.outcome == .failed ? "event dead" : "delivery failed, will retry",
+                    metadata: [
+                        "event": "\(record.entry.id)", "webservice": "\(record.entry.webservice)",
+                        "attempt": "\(record.entry.attempt)", "error": "\(record.error ?? "")",
+                    ])
+            }
+            for record in lost {
+                logger.warning(
+                    "lease lost; outcome not recorded, another worker owns the event now",
+                    metadata: ["event": "\(record.entry.id)", "attempt": "\(record.entry.attempt)"])
+            }
+            unrecorded.removeAll(keepingCapacity: true)
+        } catch {
+            storeUnavailable(error, while: "recording \(unrecorded.count) outcomes")
+        }
+    }
+
+    /// The database refused (locked past the busy timeout, disk full, read-only): say so, stop
+    /// claiming for a moment and try again; outcomes stay in memory meanwhile.
+    private func storeUnavailable(_ error: any Error, while activity: String) {
+        logger.error("database unavailable while \(activity); retrying in 1 s", metadata: ["error": "\(error)"])
+        storeBackoffUntil = Timestamp.now() + 1_000
+    }
+
+    private func pollTimeout() -> Int {
+        let now = Timestamp.now()
+        if !unrecorded.isEmpty { return Int(max(0, storeBackoffUntil - now)) }
+        if stopSignal.isRequested { return 100 }
+        let untilClaim = max(nextClaimAt, storeBackoffUntil) - now
+        return Int(min(max(0, untilClaim), configuration.idlePollInterval))
+    }
+
+    /// `Retry-After` in seconds; an HTTP date or a malformed value is ignored.
+    static func retryAfter(in headers: [Webservice.Field]) -> Milliseconds? {
+        guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value,
+            let seconds = Milliseconds(value.trimmingCharacters(in: .whitespaces)), seconds >= 0
+        else { return nil }
+        return seconds * 1000
+    }
+}

@@ -1,0 +1,150 @@
+import PostCallCCurl
+
+/// One libcurl easy handle and what it received. Reused from transfer to transfer, so the
+/// connection cache and allocations are not rebuilt for every event.
+final class HTTPTransfer {
+    /// How much of a response body is kept for the history.
+    static let keptBodyBytes = 4096
+    /// A response body larger than this is not read further; the status line already decided.
+    static let maximumBodyBytes = 1 << 20
+    /// Response headers kept for the history, at most.
+    static let keptHeaderCount = 64
+
+    let easy: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// libcurl writes failure details here; it must stay at one address while the handle lives.
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    private(set) var bodyPrefix: [UInt8] = []
+    private(set) var bodyBytes = 0
+    private(set) var bodyTooLarge = false
+    private(set) var responseHeaders: [Webservice.Field] = []
+
+    init() throws {
+        guard let easy = curl_easy_init() else {
+            throw PostCallError(.transport, "libcurl could not create a transfer (out of memory?)")
+        }
+        self.easy = easy
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        curl_slist_free_all(headerList)
+        curl_easy_cleanup(easy)
+        errorBuffer.deallocate()
+    }
+
+    /// Sets up the handle for `request`, replacing whatever the previous transfer left.
+    func prepare(_ request: HTTPRequest, timeoutMilliseconds: Int64, userAgent: String) throws {
+        curl_easy_reset(easy)
+        curl_slist_free_all(headerList)
+        headerList = nil
+        bodyPrefix.removeAll(keepingCapacity: true)
+        bodyBytes = 0
+        bodyTooLarge = false
+        responseHeaders.removeAll(keepingCapacity: true)
+        errorBuffer.pointee = 0
+
+        for field in request.headers {
+            headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
+        }
+        // curl would otherwise wait a second for a 100-continue on larger bodies.
+        headerList = curl_slist_append(headerList, "Expect:")
+
+        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        var codes: [CURLcode] = [
+            postcall_easy_setopt_string(easy, CURLOPT_URL, request.url),
+            postcall_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1),
+            postcall_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"),
+            postcall_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
+            postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1),
+            postcall_easy_setopt_long(easy, CURLOPT_MAXREDIRS, 3),
+            postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1),
+            postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2),
+            postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)),
+            postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))),
+            postcall_easy_setopt_string(easy, CURLOPT_USERAGENT, userAgent),
+            postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList),
+            postcall_easy_setopt_write_callback(easy, HTTPTransfer.receiveBody, userdata),
+            postcall_easy_setopt_header_callback(easy, HTTPTransfer.receiveHeader, userdata),
+            postcall_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer),
+        ]
+        switch request.method {
+        case "GET":
+            codes.append(postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+        case "POST":
+            codes.append(postcall_easy_setopt_long(easy, CURLOPT_POST, 1))
+        default:
+            codes.append(postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method))
+        }
+        if let body = request.body {
+            codes.append(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+            if body.isEmpty {
+                codes.append(postcall_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
+            } else {
+                // COPYPOSTFIELDS copies, so the body need not outlive this call.
+                codes.append(body.withUnsafeBytes {
+                    postcall_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))
+                })
+            }
+        }
+        if let failure = codes.first(where: { $0 != CURLE_OK }) {
+            throw PostCallError(.transport, "libcurl rejected an option: \(String(cString: curl_easy_strerror(failure)))")
+        }
+    }
+
+    /// The final HTTP status, if a response arrived.
+    var httpStatus: Int? {
+        var code = 0
+        guard postcall_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK, code > 0 else { return nil }
+        return code
+    }
+
+    /// libcurl's own explanation of the last failure, with details such as the address.
+    var errorDetail: String {
+        String(cString: errorBuffer)
+    }
+
+    private static let receiveBody: postcall_data_callback = { data, size, count, userdata in
+        guard let data, let userdata else { return 0 }
+        let transfer = Unmanaged<HTTPTransfer>.fromOpaque(userdata).takeUnretainedValue()
+        let length = size * count
+        transfer.bodyBytes += length
+        if transfer.bodyPrefix.count < keptBodyBytes {
+            let take = min(length, keptBodyBytes - transfer.bodyPrefix.count)
+            data.withMemoryRebound(to: UInt8.self, capacity: take) {
+                transfer.bodyPrefix.append(contentsOf: UnsafeBufferPointer(start: $0, count: take))
+            }
+        }
+        if transfer.bodyBytes > maximumBodyBytes {
+            transfer.bodyTooLarge = true
+            return 0  // makes libcurl stop with CURLE_WRITE_ERROR
+        }
+        return length
+    }
+
+    private static let receiveHeader: postcall_data_callback = { data, size, count, userdata in
+        guard let data, let userdata else { return 0 }
+        let transfer = Unmanaged<HTTPTransfer>.fromOpaque(userdata).takeUnretainedValue()
+        let length = size * count
+        let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }.trimmingTrailingNewlines()
+        if line.hasPrefix("HTTP/") {
+            // A new status line: a redirect or an interim response came before; keep the last.
+            transfer.responseHeaders.removeAll(keepingCapacity: true)
+        } else if let colon = line.firstIndex(of: ":"), transfer.responseHeaders.count < keptHeaderCount {
+            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+            transfer.responseHeaders.append(Webservice.Field(name: String(line[..<colon]), value: String(value)))
+        }
+        return length
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingNewlines() -> String {
+        var trimmed = Substring(self)
+        while let last = trimmed.last, last == "\r\n" || last == "\n" || last == "\r" { trimmed.removeLast() }
+        return String(trimmed)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+extension OutboxStore {
+    /// Events matching `filter`, newest first.
+    public func events(matching filter: HistoryFilter) throws -> [EventSummary] {
+        if let state = filter.state, !Self.states.contains(state) {
+            throw PostCallError(
+                .invalidInput, "unknown state \(state.debugDescription); use one of \(Self.states.joined(separator: ", "))")
+        }
+        // Each filter is written as `(? IS NULL OR column = ?)` so one prepared statement serves all
+        // combinations; SQLite still picks the index for the filters that are set.
+        return try database.query(
+            Self.selectEvent + """
+                 WHERE (?1 IS NULL OR call_id = ?1) AND (?2 IS NULL OR webservice = ?2) AND (?3 IS NULL OR state = ?3)
+                   AND created_at >= coalesce(?4, -9e18) AND created_at < coalesce(?5, 9e18)
+                 ORDER BY created_at DESC, id DESC LIMIT ?6
+                """,
+            [
+                SQLValue(filter.callID), SQLValue(filter.webservice), SQLValue(filter.state), SQLValue(filter.since),
+                SQLValue(filter.until), .integer(Int64(max(0, filter.limit))),
+            ], row: Self.decodeEvent)
+    }
+
+    /// The event with this id, or `nil`.
+    public func event(id: Int64) throws -> EventSummary? {
+        try database.query(Self.selectEvent + " WHERE id = ?", [.integer(id)], row: Self.decodeEvent).first
+    }
+
+    /// Every recorded attempt of an event, oldest first.
+    public func attempts(eventID: Int64) throws -> [AttemptSummary] {
+        let decoder = JSONDecoder()
+        return try database.query(
+            """
+            SELECT attempt, started_at, duration_ms, worker, http_status, outcome, error, request, response
+            FROM attempts WHERE event_id = ? ORDER BY attempt
+            """, [.integer(eventID)]
+        ) { row in
+            AttemptSummary(
+                attempt: Int(row.int64(0)), startedAt: Timestamp.rfc3339(row.int64(1)),
+                durationMilliseconds: row.int64(2), worker: row.text(3), httpStatus: row.optionalInt64(4).map(Int.init),
+                outcome: row.text(5), error: row.optionalText(6),
+                request: row.optionalText(7).flatMap { try? decoder.decode(ExchangeSummary.self, from: Data($0.utf8)) },
+                response: row.optionalText(8).flatMap { try? decoder.decode(ExchangeSummary.self, from: Data($0.utf8)) })
+        }
+    }
+
+    static let states = ["pending", "in_flight", "delivered", "dead"]
+
+    private static let selectEvent = """
+        SELECT id, webservice, call_id, reason, state, attempts, created_at, delivered_at,
+               CASE WHEN state = 'pending' THEN next_attempt_at END, last_error
+        FROM outbox
+        """
+
+    private static func decodeEvent(_ row: Statement) -> EventSummary {
+        EventSummary(
+            id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3), state: row.text(4),
+            attempts: Int(row.int64(5)), createdAt: Timestamp.rfc3339(row.int64(6)),
+            deliveredAt: row.optionalInt64(7).map(Timestamp.rfc3339),
+            nextAttemptAt: row.optionalInt64(8).map(Timestamp.rfc3339), lastError: row.optionalText(9))
+    }
+}

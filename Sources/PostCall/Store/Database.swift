@@ -1,0 +1,118 @@
+import Foundation
+import PostCallCSQLite
+
+/// One SQLite connection, used from one thread at a time.
+///
+/// Opens the file in WAL mode with a busy timeout, so the IVR's inserts and several workers can
+/// share it: readers never block, and writers wait for each other instead of failing.
+public final class Database {
+    let handle: OpaquePointer
+    /// The file this connection opened.
+    public let path: String
+    private var statements: [String: Statement] = [:]
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public convenience init(path: String, busyTimeoutMilliseconds: Int32 = 10_000) throws {
+        try self.init(openingPath: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        try migrate()
+    }
+
+    init(openingPath path: String, busyTimeoutMilliseconds: Int32) throws {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK, let handle else {
+            let reason = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_close_v2(handle)
+            throw PostCallError(
+                .database, "cannot open database \(path): \(reason); check that the directory exists and is writable")
+        }
+        self.handle = handle
+        self.path = path
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        // NORMAL is durable in WAL mode against a crash of the process; a power cut may undo the
+        // last outcomes, which only means a redelivery (at-least-once), never a lost event.
+        try execute("PRAGMA synchronous = NORMAL")
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more SQL statements that take no parameters.
+    public func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, sql, nil, nil, &message)
+        defer { sqlite3_free(message) }
+        guard code == SQLITE_OK else {
+            throw error(code, context: message.map { String(cString: $0) } ?? "running SQL")
+        }
+    }
+
+    /// Runs a statement with bound parameters to completion and returns the number of rows changed.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+        let statement = try prepared(sql)
+        try statement.bind(values)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Runs a query with bound parameters and maps each row.
+    func query<Row>(_ sql: String, _ values: [SQLValue] = [], row: (Statement) throws -> Row) throws -> [Row] {
+        let statement = try prepared(sql)
+        try statement.bind(values)
+        defer { statement.reset() }
+        var rows: [Row] = []
+        while try statement.step() { rows.append(try row(statement)) }
+        return rows
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it throws.
+    ///
+    /// IMMEDIATE takes the write lock up front, so a busy database makes us wait at BEGIN (where the
+    /// busy timeout applies) rather than fail halfway through with a deadlock.
+    func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    func prepared(_ sql: String) throws -> Statement {
+        if let statement = statements[sql] { return statement }
+        let statement = try Statement(database: self, sql: sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// The number of rows changed by the last statement.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func error(_ code: Int32, context: String) -> PostCallError {
+        let detail = String(cString: sqlite3_errmsg(handle))
+        let primary = code & 0xff
+        switch primary {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return PostCallError(
+                .databaseBusy, "database \(path) stayed locked by another connection (\(context): \(detail)); it will be retried")
+        case SQLITE_FULL:
+            return PostCallError(.diskFull, "disk full writing \(path) (\(context)); free space on its filesystem")
+        case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN:
+            return PostCallError(
+                .readOnly,
+                "cannot write database \(path) (\(context): \(detail)); the file, its -wal and -shm files and its directory must be writable")
+        case SQLITE_CONSTRAINT:
+            return PostCallError(.invalidInput, "rejected by the database: \(detail)")
+        default:
+            return PostCallError(.database, "database \(path): \(context): \(detail)")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+extension OutboxStore {
+    /// Leases up to `limit` due events to `owner`: pending rows whose time has come and in-flight
+    /// rows whose lease expired (their worker died). Each lease lasts the webservice's timeout
+    /// plus `leaseGrace`, and the claim counts as an attempt.
+    public func claim(owner: String, limit: Int, now: Milliseconds = Timestamp.now(), leaseGrace: Milliseconds = 30_000)
+        throws -> [ClaimedEntry]
+    {
+        // A read first: an idle worker never takes the write lock the IVR needs.
+        guard limit > 0, try hasDueEntries(now: now) else { return [] }
+        return try database.writeTransaction {
+            try database.query(
+                """
+                UPDATE outbox SET
+                    state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
+                    lease_expires_at = ?2 + ?3
+                        + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
+                WHERE id IN (
+                    SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' AND lease_expires_at <= ?2
+                                    ORDER BY lease_expires_at LIMIT ?4)
+                    UNION ALL
+                    SELECT id FROM (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?2
+                                    ORDER BY next_attempt_at LIMIT ?4)
+                    LIMIT ?4)
+                RETURNING id, webservice, call_id, reason, variables, attempts, created_at
+                """,
+                [.text(owner), .integer(now), .integer(leaseGrace), .integer(Int64(limit))]
+            ) { row in
+                ClaimedEntry(
+                    id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
+                    variablesJSON: row.text(4), attempt: Int(row.int64(5)), createdAt: row.int64(6))
+            }
+        }
+    }
+
+    /// Whether any event is due now.
+    public func hasDueEntries(now: Milliseconds = Timestamp.now()) throws -> Bool {
+        try database.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1)
+                OR EXISTS (SELECT 1 FROM outbox WHERE state = 'in_flight' AND lease_expires_at <= ?1)
+            """, [.integer(now)]
+        ) { $0.int64(0) != 0 }.first ?? false
+    }
+
+    /// When the next event becomes due (a retry's time or a lease's expiry), if any is waiting.
+    public func nextDueTime() throws -> Milliseconds? {
+        try database.query(
+            """
+            SELECT min(coalesce((SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'), 9e18),
+                       coalesce((SELECT min(lease_expires_at) FROM outbox WHERE state = 'in_flight'), 9e18))
+            """
+        ) { $0.int64(0) }.first.flatMap { $0 >= 9_000_000_000_000_000_000 ? nil : $0 }
+    }
+
+    /// Records a batch of attempts and moves each event to its next state, in one transaction.
+    ///
+    /// An outcome is applied only while its lease is still the current one (same owner, same
+    /// claim number, still in flight); the others are returned, unrecorded, because another
+    /// worker has taken the event over and will record its own attempt.
+    @discardableResult
+    public func record(_ records: [AttemptRecord]) throws -> [AttemptRecord] {
+        guard !records.isEmpty else { return [] }
+        return try database.writeTransaction {
+            var lost: [AttemptRecord] = []
+            for record in records {
+                let final = record.outcome != .retry
+                let changed = try database.run(
+                    """
+                    UPDATE outbox SET
+                        state = ?1, lease_owner = NULL, lease_expires_at = NULL,
+                        next_attempt_at = coalesce(?2, next_attempt_at), delivered_at = ?3, last_error = ?4,
+                        variables = CASE WHEN ?5 THEN '{}' ELSE variables END
+                    WHERE id = ?6 AND state = 'in_flight' AND lease_owner = ?7 AND attempts = ?8
+                    """,
+                    [
+                        .text(record.resultingState), SQLValue(record.nextAttemptAt),
+                        record.outcome == .delivered ? .integer(record.startedAt + record.durationMilliseconds) : .null,
+                        SQLValue(record.error), .integer(record.isPrivate && final ? 1 : 0), .integer(record.entry.id),
+                        .text(record.worker), .integer(Int64(record.entry.attempt)),
+                    ])
+                guard changed == 1 else {
+                    lost.append(record)
+                    continue
+                }
+                try database.run(
+                    """
+                    INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome, http_status,
+                                          error, request, response)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .integer(record.entry.id), .integer(Int64(record.entry.attempt)), .text(record.worker),
+                        .integer(record.startedAt), .integer(record.durationMilliseconds),
+                        .text(record.outcome.rawValue), SQLValue(record.httpStatus), SQLValue(record.error),
+                        SQLValue(record.requestSummary), SQLValue(record.responseSummary),
+                    ])
+            }
+            return lost
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+extension OutboxStore {
+    /// Creates or replaces a webservice's configuration.
+    public func setWebservice(_ webservice: Webservice) throws {
+        try webservice.validate()
+        try database.run(
+            """
+            INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET
+                kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
+                params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
+                private = excluded.private, max_attempts = excluded.max_attempts,
+                updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+            """,
+            [
+                .text(webservice.name), .text(webservice.kind.rawValue), .text(webservice.method.rawValue),
+                .text(webservice.url), .text(Self.encodeFields(webservice.headers)),
+                .text(Self.encodeFields(webservice.parameters)), SQLValue(webservice.body),
+                .integer(webservice.timeoutMilliseconds), .integer(webservice.isPrivate ? 1 : 0),
+                .integer(Int64(webservice.maxAttempts)),
+            ])
+    }
+
+    /// The webservice called `name`, or `nil`.
+    public func webservice(named name: String) throws -> Webservice? {
+        try database.query(Self.selectWebservice + " WHERE name = ?", [.text(name)], row: Self.decodeWebservice).first
+    }
+
+    /// Every webservice, by name.
+    public func webservices() throws -> [Webservice] {
+        try database.query(Self.selectWebservice + " ORDER BY name", row: Self.decodeWebservice)
+    }
+
+    /// Removes a webservice. Refused while events still wait for it or are dead, since those
+    /// need its configuration to be delivered or replayed.
+    public func removeWebservice(named name: String) throws {
+        try database.writeTransaction {
+            let waiting = try database.query(
+                "SELECT count(*) FROM outbox WHERE webservice = ? AND state IN ('pending', 'in_flight', 'dead')",
+                [.text(name)]
+            ) { $0.int64(0) }.first ?? 0
+            guard waiting == 0 else {
+                throw PostCallError(
+                    .invalidInput,
+                    "webservice \(name) still has \(waiting) pending, in-flight or dead events; deliver or retry them first")
+            }
+            guard try database.run("DELETE FROM webservices WHERE name = ?", [.text(name)]) == 1 else {
+                throw PostCallError(.notFound, "no webservice named \(name); `postcall webservice list` shows them")
+            }
+        }
+    }
+
+    private static let selectWebservice =
+        "SELECT name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts FROM webservices"
+
+    private static func decodeWebservice(_ row: Statement) throws -> Webservice {
+        let name = row.text(0)
+        guard let kind = Webservice.Kind(rawValue: row.text(1)), let method = Webservice.Method(rawValue: row.text(2))
+        else {
+            throw PostCallError(.invalidInput, "webservice \(name) has an unknown kind or method in the database")
+        }
+        return Webservice(
+            name: name, kind: kind, method: method, url: row.text(3),
+            headers: try decodeFields(row.text(4), of: name), parameters: try decodeFields(row.text(5), of: name),
+            body: row.optionalText(6), timeoutMilliseconds: row.int64(7), isPrivate: row.int64(8) != 0,
+            maxAttempts: Int(row.int64(9)))
+    }
+
+    static func encodeFields(_ fields: [Webservice.Field]) -> String {
+        let pairs = fields.map { [$0.name, $0.value] }
+        guard let data = try? JSONEncoder().encode(pairs) else { return "[]" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func decodeFields(_ json: String, of webservice: String) throws -> [Webservice.Field] {
+        guard let pairs = try? JSONDecoder().decode([[String]].self, from: Data(json.utf8)),
+            pairs.allSatisfy({ $0.count == 2 })
+        else {
+            throw PostCallError(
+                .invalidInput, "webservice \(webservice) has malformed headers or params in the database; set them again")
+        }
+        return pairs.map { Webservice.Field(name: $0[0], value: $0[1]) }
+    }
+}

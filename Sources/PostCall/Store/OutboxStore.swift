@@ -1,0 +1,27 @@
+/// The outbox database: webservices, events and their attempts.
+///
+/// Every query the worker and the CLI run lives in this type's extensions, so the SQL sits next
+/// to the schema it depends on.
+public final class OutboxStore {
+    public let database: Database
+
+    /// Opens the database at `path`, migrating it first.
+    public init(path: String) throws {
+        self.database = try Database(path: path)
+    }
+
+    /// Inserts an event exactly as an IVR would, and returns its id.
+    @discardableResult
+    public func enqueue(webservice: String, callID: String, reason: String = "hangup", variablesJSON: String = "{}") throws
+        -> Int64
+    {
+        let rows = try database.query(
+            "INSERT INTO outbox (webservice, call_id, reason, variables) VALUES (?, ?, ?, ?) RETURNING id",
+            [.text(webservice), .text(callID), .text(reason), .text(variablesJSON)]
+        ) { $0.int64(0) }
+        guard let id = rows.first else {
+            throw PostCallError(.database, "inserting an event for \(webservice) returned no id")
+        }
+        return id
+    }
+}

@@ -1,0 +1,56 @@
+/// A post-call webservice as the IVR designer configured it.
+public struct Webservice: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case rest, soap
+    }
+
+    /// The REST request type.
+    public enum Method: String, Sendable, CaseIterable {
+        case get = "GET", post = "POST", postRaw = "POST_RAW", put = "PUT", delete = "DELETE"
+
+        /// The HTTP method on the wire.
+        public var httpMethod: String { self == .postRaw ? "POST" : rawValue }
+    }
+
+    /// A configured name/value pair: a header or a parameter. Values are templates.
+    public struct Field: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var method: Method
+    /// The URL template.
+    public var url: String
+    public var headers: [Field]
+    public var parameters: [Field]
+    /// The POST_RAW body template.
+    public var body: String?
+    /// Connect plus transfer time allowed for one attempt.
+    public var timeoutMilliseconds: Int64
+    /// Privacy mode: no call data is kept once an event is delivered or dead.
+    public var isPrivate: Bool
+    public var maxAttempts: Int
+
+    public init(
+        name: String, kind: Kind = .rest, method: Method = .post, url: String = "", headers: [Field] = [],
+        parameters: [Field] = [], body: String? = nil, timeoutMilliseconds: Int64 = 10_000, isPrivate: Bool = false,
+        maxAttempts: Int = 12
+    ) {
+        self.name = name
+        self.kind = kind
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.parameters = parameters
+        self.body = body
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.isPrivate = isPrivate
+        self.maxAttempts = maxAttempts
+    }
+}

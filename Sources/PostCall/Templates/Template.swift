@@ -1,0 +1,63 @@
+/// A text with `{{name}}` placeholders, parsed once.
+public struct Template: Sendable, Equatable {
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case placeholder(String)
+    }
+
+    let segments: [Segment]
+
+    /// Parses `text`. An unclosed `{{` or an empty or malformed name is an error, reported when
+    /// the webservice is configured rather than at delivery time.
+    public init(_ text: String) throws {
+        var segments: [Segment] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            if open.lowerBound > rest.startIndex { segments.append(.literal(String(rest[..<open.lowerBound]))) }
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                throw PostCallError(.template, "template \(text.debugDescription) has a `{{` without a closing `}}`")
+            }
+            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: " ")
+            guard !name.isEmpty, name.allSatisfy(Self.isNameCharacter) else {
+                throw PostCallError(
+                    .template,
+                    "template \(text.debugDescription) has an invalid placeholder {{\(name)}}; names use letters, digits, `_`, `-` and `.`")
+            }
+            segments.append(.placeholder(name))
+            rest = rest[close.upperBound...]
+        }
+        if !rest.isEmpty { segments.append(.literal(String(rest))) }
+        self.segments = segments
+    }
+
+    /// The placeholder names in order of appearance.
+    public var placeholders: [String] {
+        segments.compactMap { if case .placeholder(let name) = $0 { name } else { nil } }
+    }
+
+    /// Renders the template, passing each value through `encode` for the place it lands in.
+    /// Literal text is kept as written: the designer wrote it for that place already.
+    public func render(_ values: TemplateValues, encode: (String) throws -> String) rethrows -> String {
+        var output = ""
+        for segment in segments {
+            switch segment {
+            case .literal(let text): output += text
+            case .placeholder(let name): output += try encode(values[name])
+            }
+        }
+        return output
+    }
+
+    private static func isNameCharacter(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber || "_-.".contains(character))
+    }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        var slice = Substring(self)
+        while slice.first == set { slice.removeFirst() }
+        while slice.last == set { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,98 @@
+/// How a rendered value is encoded for the place it lands in.
+public enum TemplateEncoding: Sendable {
+    /// A URL written in the template: everything but RFC 3986 unreserved characters is
+    /// percent-encoded, so a value cannot add path segments, query parameters or a fragment.
+    case urlComponent
+    /// An `application/x-www-form-urlencoded` name or value (query string or form body).
+    case formComponent
+    /// Inside a JSON string literal of a raw body.
+    case jsonString
+    /// XML character data or an attribute value.
+    case xml
+    /// As is (a raw body of another content type).
+    case verbatim
+
+    /// Encodes `value`.
+    public func encode(_ value: String) -> String {
+        switch self {
+        case .urlComponent: return Self.percentEncode(value, spaceAsPlus: false)
+        case .formComponent: return Self.percentEncode(value, spaceAsPlus: true)
+        case .jsonString: return Self.jsonEscape(value)
+        case .xml: return Self.xmlEscape(value)
+        case .verbatim: return value
+        }
+    }
+
+    /// The encoding a raw body needs, chosen from its Content-Type.
+    public static func forContentType(_ contentType: String) -> TemplateEncoding {
+        let mediaType = contentType.split(separator: ";").first.map { $0.lowercased() } ?? ""
+        if mediaType.hasSuffix("/json") || mediaType.hasSuffix("+json") { return .jsonString }
+        if mediaType.hasSuffix("/xml") || mediaType.hasSuffix("+xml") { return .xml }
+        return .verbatim
+    }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    private static func percentEncode(_ value: String, spaceAsPlus: Bool) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(value.utf8.count)
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                bytes.append(byte)
+            case UInt8(ascii: " ") where spaceAsPlus:
+                bytes.append(UInt8(ascii: "+"))
+            default:
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hexDigits[Int(byte >> 4)])
+                bytes.append(hexDigits[Int(byte & 0x0f)])
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func jsonEscape(_ value: String) -> String {
+        var output = ""
+        output.reserveCapacity(value.utf8.count)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case "\u{08}": output += "\\b"
+            case "\u{0C}": output += "\\f"
+            // U+2028/2029 are valid JSON but break JavaScript receivers that eval or embed it.
+            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029:
+                output += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
+
+    private static func xmlEscape(_ value: String) -> String {
+        var output = ""
+        output.reserveCapacity(value.utf8.count)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "&": output += "&amp;"
+            case "<": output += "&lt;"
+            case ">": output += "&gt;"
+            case "\"": output += "&quot;"
+            case "'": output += "&apos;"
+            // CR would be normalised away by an XML parser; a character reference keeps it.
+            case "\r": output += "&#13;"
+            // XML 1.0 cannot carry other control characters at all, not even as references.
+            case _ where scalar.value < 0x20 && scalar != "\n" && scalar != "\t": output += "\u{FFFD}"
+            case "\u{FFFE}", "\u{FFFF}": output += "\u{FFFD}"
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import PostCall
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show an event and every attempt to deliver it.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "The event id.") var eventID: Int64
+    @Option(help: "table or json.") var format: OutputFormat = .table
+
+    struct Report: Encodable {
+        let event: EventSummary
+        let attemptLog: [AttemptSummary]
+
+        func encode(to encoder: any Encoder) throws {
+            try event.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(attemptLog, forKey: Key(stringValue: "attempt_log"))
+        }
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+    }
+
+    func run() throws {
+        let store = try database.openStore()
+        guard let event = try store.event(id: eventID) else {
+            throw PostCallError(.notFound, "no event \(eventID) in \(database.db)")
+        }
+        let attempts = try store.attempts(eventID: eventID)
+        switch format {
+        case .json:
+            try printJSON(Report(event: event, attemptLog: attempts))
+        case .table, .csv:
+            print("event \(event.id): \(event.state), \(event.attempts) attempt(s)")
+            print("  webservice  \(event.webservice)")
+            print("  call        \(event.callID) (\(event.reason))")
+            print("  created     \(event.createdAt)")
+            if let delivered = event.deliveredAt { print("  delivered   \(delivered)") }
+            if let next = event.nextAttemptAt { print("  next try    \(next)") }
+            if let error = event.lastError { print("  last error  \(error)") }
+            for attempt in attempts {
+                print("")
+                let status = attempt.httpStatus.map { "HTTP \($0)" } ?? "no response"
+                print("attempt \(attempt.attempt): \(attempt.outcome), \(status), \(attempt.durationMilliseconds) ms, \(attempt.startedAt), worker \(attempt.worker)")
+                if let error = attempt.error { print("  error: \(error)") }
+                if let request = attempt.request {
+                    print("  request:  \(request.method ?? "") \(request.url ?? "")")
+                    for header in request.headers { print("    \(header.joined(separator: ": "))") }
+                    if !request.body.isEmpty { print("    body (\(request.bodyBytes) bytes): \(request.body.truncatedForTable(200))") }
+                }
+                if let response = attempt.response {
+                    print("  response: \(response.status.map(String.init) ?? "-")")
+                    if !response.body.isEmpty { print("    body (\(response.bodyBytes) bytes): \(response.body.truncatedForTable(200))") }
+                }
+            }
+        }
+    }
+}
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "List events, newest first.",
+        discussion: "WHEN is RFC 3339 (2026-11-25T14:00:00Z) or a duration back from now (90m, 2h, 7d).")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(name: .customLong("call-id")) var callID: String?
+    @Option var webservice: String?
+    @Option(help: "pending, in_flight, delivered or dead.") var state: String?
+    @Option(help: "Created at or after WHEN.") var since: String?
+    @Option(help: "Created before WHEN.") var until: String?
+    @Option var limit: Int = 50
+    @Option(help: "table, json or csv.") var format: OutputFormat = .table
+
+    func run() throws {
+        let filter = HistoryFilter(
+            callID: callID, webservice: webservice, state: state, since: try since.map { try parseWhen($0, "--since") },
+            until: try until.map { try parseWhen($0, "--until") }, limit: limit)
+        let events = try database.openStore().events(matching: filter)
+        switch format {
+        case .json:
+            try printJSON(events)
+        case .csv:
+            print("id,webservice,call_id,reason,state,attempts,created_at,delivered_at,next_attempt_at,last_error")
+            for event in events {
+                let fields: [String] = [
+                    String(event.id), event.webservice, event.callID, event.reason, event.state, String(event.attempts),
+                    event.createdAt, event.deliveredAt ?? "", event.nextAttemptAt ?? "", event.lastError ?? "",
+                ]
+                print(fields.map(csvField).joined(separator: ","))
+            }
+        case .table:
+            var table = TextTable(header: ["ID", "CREATED", "WEBSERVICE", "CALL", "STATE", "TRIES", "LAST ERROR"])
+            for event in events {
+                table.append([
+                    String(event.id), event.createdAt, event.webservice, event.callID, event.state, String(event.attempts),
+                    (event.lastError ?? "").truncatedForTable(60),
+                ])
+            }
+            print(table.render())
+        }
+    }
+
+    private func parseWhen(_ text: String, _ option: String) throws -> Int64 {
+        guard let time = Timestamp.parseWhen(text) else {
+            throw PostCallError(.invalidInput, "\(option) \(text.debugDescription) is neither RFC 3339 nor a duration like 90m, 2h, 7d")
+        }
+        return time
+    }
+
+    private func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import PostCall
+
+struct WebserviceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webservice", abstract: "Configure post-call webservices.",
+        subcommands: [Set.self, List.self, Show.self, Remove.self])
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a webservice, or change the given settings of an existing one.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The webservice's name, used in the IVR's INSERT.") var name: String
+        @Option(help: "rest or soap.") var type: String?
+        @Option(help: "GET, POST, POST_RAW, PUT or DELETE.") var method: String?
+        @Option(help: "The URL template, e.g. https://crm.example/survey/{{call_id}}.") var url: String?
+        @Option(name: .customLong("header"), help: "'Name: value template' (repeatable; replaces all headers).")
+        var headers: [String] = []
+        @Option(name: .customLong("param"), help: "name=value template (repeatable; replaces all parameters).")
+        var parameters: [String] = []
+        @Option(help: "The POST_RAW body template.") var body: String?
+        @Option(help: "Seconds allowed for one attempt, connection included (default 10).") var timeout: Double?
+        @Flag(inversion: .prefixedNo, help: "Privacy mode: keep no call data once an event is delivered or dead.")
+        var `private`: Bool?
+        @Option(name: .customLong("max-attempts"), help: "Attempts before an event is dead (default 12).")
+        var maxAttempts: Int?
+        @Flag(name: .customLong("clear-headers"), help: "Remove every header.") var clearHeaders = false
+        @Flag(name: .customLong("clear-params"), help: "Remove every parameter.") var clearParameters = false
+        @Option(help: "SOAP: the WSDL URL.") var wsdl: String?
+        @Option(help: "SOAP: the operation.") var operation: String?
+        @Option(name: .customLong("soap-version"), help: "SOAP: 1.1 or 1.2.") var soapVersion: String?
+
+        func run() throws {
+            let store = try database.openStore()
+            let existing = try store.webservice(named: name)
+            var webservice = existing ?? Webservice(name: name)
+            if let type {
+                guard let kind = Webservice.Kind(rawValue: type.lowercased()) else {
+                    throw PostCallError(.invalidInput, "--type must be rest or soap, not \(type.debugDescription)")
+                }
+                webservice.kind = kind
+            }
+            if let method {
+                guard let parsed = Webservice.Method(rawValue: method.uppercased()) else {
+                    throw PostCallError(
+                        .invalidInput, "--method must be one of GET, POST, POST_RAW, PUT, DELETE, not \(method.debugDescription)")
+                }
+                webservice.method = parsed
+            }
+            if let url { webservice.url = url }
+            if existing == nil && url == nil && webservice.kind == .rest {
+                throw PostCallError(.invalidInput, "a new REST webservice needs --url")
+            }
+            if clearHeaders { webservice.headers = [] }
+            if !headers.isEmpty { webservice.headers = try headers.map(Self.parseHeader) }
+            if clearParameters { webservice.parameters = [] }
+            if !parameters.isEmpty {
+                webservice.parameters = try parameters.map {
+                    let (name, value) = try splitAssignment($0, option: "--param")
+                    return Webservice.Field(name: name, value: value)
+                }
+            }
+            if let body { webservice.body = body }
+            if let timeout {
+                guard timeout > 0, timeout <= 3600 else {
+                    throw PostCallError(.invalidInput, "--timeout must be between 0 and 3600 seconds")
+                }
+                webservice.timeoutMilliseconds = max(1, Int64((timeout * 1000).rounded()))
+            }
+            if let isPrivate = `private` { webservice.isPrivate = isPrivate }
+            if let maxAttempts { webservice.maxAttempts = maxAttempts }
+            if wsdl != nil || operation != nil || soapVersion != nil {
+                webservice.kind = .soap
+            }
+            try store.setWebservice(webservice)
+            print("\(existing == nil ? "created" : "updated") webservice \(name)")
+        }
+
+        static func parseHeader(_ text: String) throws -> Webservice.Field {
+            guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+                throw PostCallError(.invalidInput, "--header \(text.debugDescription) must look like 'Name: value'")
+            }
+            let value = text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+            return Webservice.Field(name: String(text[..<colon]).trimmingCharacters(in: .whitespaces), value: String(value))
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the webservices.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            var table = TextTable(header: ["NAME", "TYPE", "METHOD", "TIMEOUT", "PRIVATE", "URL"])
+            for webservice in try database.openStore().webservices() {
+                table.append([
+                    webservice.name, webservice.kind.rawValue, webservice.method.rawValue,
+                    "\(Double(webservice.timeoutMilliseconds) / 1000)s", webservice.isPrivate ? "yes" : "no",
+                    SecretMasking.maskURL(webservice.url),
+                ])
+            }
+            print(table.render())
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one webservice's configuration.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument var name: String
+
+        func run() throws {
+            guard let webservice = try database.openStore().webservice(named: name) else {
+                throw PostCallError(.notFound, "no webservice named \(name); `postcall webservice list` shows them")
+            }
+            print("name:          \(webservice.name)")
+            print("type:          \(webservice.kind.rawValue)")
+            print("method:        \(webservice.method.rawValue)")
+            print("url:           \(SecretMasking.maskURL(webservice.url))")
+            for header in webservice.headers {
+                print("header:        \(header.name): \(SecretMasking.maskHeader(name: header.name, value: header.value))")
+            }
+            for parameter in webservice.parameters { print("param:         \(parameter.name)=\(parameter.value)") }
+            if let body = webservice.body { print("body:          \(body)") }
+            print("timeout:       \(Double(webservice.timeoutMilliseconds) / 1000)s")
+            print("private:       \(webservice.isPrivate ? "yes" : "no")")
+            print("max attempts:  \(webservice.maxAttempts)")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a webservice that no event waits for.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument var name: String
+
+        func run() throws {
+            try database.openStore().removeWebservice(named: name)
+            print("removed webservice \(name)")
+        }
+    }
+}

@@ -35,6 +35,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "PostCallTests", dependencies: ["PostCall"], resources: [.copy("Support")]),
+        // Depending on the executable makes `swift test` build the `postcall` the tests run as processes.
+        .testTarget(name: "PostCallTests", dependencies: ["PostCall", "postcall"]),
     ]
 )

@@ -26,7 +26,7 @@ public struct RESTRequestTemplate: Sendable {
                 throw PostCallError(
                     .invalidInput, "webservice \(webservice.name): \(field.name.debugDescription) is not a valid header name")
             }
-            guard !field.value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+            guard !Self.breaksHeader(field.value) else {
                 throw PostCallError(
                     .invalidInput, "webservice \(webservice.name): header \(field.name) contains a line break")
             }
@@ -61,7 +61,7 @@ public struct RESTRequestTemplate: Sendable {
         renderedHeaders.reserveCapacity(headers.count + 2)
         for (name, template) in headers {
             let value = template.render(values) { $0 }
-            if value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+            if Self.breaksHeader(value) {
                 throw PostCallError(
                     .template,
                     "header \(name) of event \(eventID) would contain a line break from a variable; fix the variable or the header template")
@@ -97,6 +97,11 @@ public struct RESTRequestTemplate: Sendable {
         let base = url[..<fragmentStart]
         let separator = base.contains("?") ? (base.hasSuffix("?") || base.hasSuffix("&") ? "" : "&") : "?"
         return base + separator + query + url[fragmentStart...]
+    }
+
+    /// Whether `value` holds CR, LF or NUL. Checked on scalars: "\r\n" is one Character in Swift.
+    static func breaksHeader(_ value: String) -> Bool {
+        value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" }
     }
 
     /// RFC 9110 token characters.

@@ -1,0 +1,169 @@
+import XCTest
+
+@testable import PostCall
+
+final class OutboxStoreTests: XCTestCase {
+    private var scratch: Scratch!
+    private var store: OutboxStore!
+
+    override func setUpWithError() throws {
+        scratch = try Scratch()
+        store = try OutboxStore(path: scratch.databasePath)
+        try store.setWebservice(Webservice(name: "survey", url: "http://127.0.0.1:9/x", timeoutMilliseconds: 5_000))
+    }
+
+    override func tearDown() {
+        store = nil
+        scratch = nil
+    }
+
+    private func record(_ entry: ClaimedEntry, worker: String, outcome: AttemptRecord.Outcome) -> AttemptRecord {
+        AttemptRecord(
+            entry: entry, worker: worker, startedAt: Timestamp.now(), durationMilliseconds: 1, outcome: outcome,
+            httpStatus: 200, nextAttemptAt: outcome == .retry ? 0 : nil)
+    }
+
+    func testTheIVRsPlainSQLInsertIsAcceptedAndBadInputRejected() throws {
+        let sql = { (statement: String) in try runProcess("/usr/bin/sqlite3", [self.scratch.databasePath, statement]) }
+        let accepted = try sql(
+            #"INSERT INTO outbox (webservice, call_id, reason, variables) VALUES ('survey', 'call-0001', 'hangup', '{"q1":"5","ani":"+15551230000"}');"#)
+        XCTAssertEqual(accepted.status, 0, accepted.stderr)
+        let events = try store.events(matching: HistoryFilter())
+        XCTAssertEqual(events.map(\.callID), ["call-0001"])
+        XCTAssertEqual(events.first?.state, "pending")
+
+        let rejections = [
+            ("INSERT INTO outbox (webservice, call_id) VALUES ('nope', 'c');", "unknown webservice"),
+            ("INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'c', '{bad');", "JSON object"),
+            ("INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'c', '[1]');", "JSON object"),
+            (#"INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'c', '{"a":{"b":1}}');"#, "strings, numbers"),
+            ("INSERT INTO outbox (webservice, call_id, reason) VALUES ('survey', 'c', 'transfer');", "CHECK constraint"),
+        ]
+        for (statement, message) in rejections {
+            let result = try sql(statement)
+            XCTAssertNotEqual(result.status, 0, statement)
+            XCTAssertTrue(result.stderr.contains(message), "\(statement): \(result.stderr)")
+        }
+        XCTAssertEqual(try store.events(matching: HistoryFilter()).count, 1, "rejected inserts must leave nothing behind")
+    }
+
+    func testClaimLeasesDueRowsOnce() throws {
+        for index in 0..<10 { try store.enqueue(webservice: "survey", callID: "c\(index)") }
+        let now = Timestamp.now()
+        let first = try store.claim(owner: "a", limit: 4, now: now)
+        let second = try store.claim(owner: "b", limit: 100, now: now)
+        XCTAssertEqual(first.count, 4)
+        XCTAssertEqual(second.count, 6)
+        XCTAssertTrue(Set(first.map(\.id)).isDisjoint(with: second.map(\.id)))
+        XCTAssertEqual(try store.claim(owner: "c", limit: 100, now: now).count, 0)
+        XCTAssertEqual(first.map(\.attempt), [1, 1, 1, 1])
+    }
+
+    func testExpiredLeaseIsReclaimedAndTheOldOwnerCannotRecord() throws {
+        let id = try store.enqueue(webservice: "survey", callID: "c")
+        let now = Timestamp.now()
+        guard let lost = try store.claim(owner: "dead-worker", limit: 1, now: now, leaseGrace: 1_000).first else {
+            return XCTFail("nothing claimed")
+        }
+        // Lease = timeout (5 s) + grace (1 s): not claimable before it expires, claimable after.
+        XCTAssertTrue(try store.claim(owner: "b", limit: 1, now: now + 5_999).isEmpty)
+        guard let current = try store.claim(owner: "b", limit: 1, now: now + 6_000).first else {
+            return XCTFail("expired lease not reclaimed")
+        }
+        XCTAssertEqual(current.id, id)
+        XCTAssertEqual(current.attempt, 2, "the claim counter counts the crashed attempt too")
+
+        let rejected = try store.record([record(lost, worker: "dead-worker", outcome: .delivered)])
+        XCTAssertEqual(rejected.count, 1, "an outcome for a lost lease must not be recorded")
+        XCTAssertEqual(try store.event(id: id)?.state, "in_flight")
+        XCTAssertTrue(try store.attempts(eventID: id).isEmpty)
+
+        XCTAssertTrue(try store.record([record(current, worker: "b", outcome: .delivered)]).isEmpty)
+        XCTAssertEqual(try store.event(id: id)?.state, "delivered")
+        XCTAssertEqual(try store.attempts(eventID: id).map(\.attempt), [2])
+    }
+
+    func testRetryReturnsToPendingAndFailedIsDead() throws {
+        let retried = try store.enqueue(webservice: "survey", callID: "r")
+        let failed = try store.enqueue(webservice: "survey", callID: "f")
+        let claimed = try store.claim(owner: "w", limit: 2)
+        let byID = Dictionary(uniqueKeysWithValues: claimed.map { ($0.id, $0) })
+        var retry = record(try XCTUnwrap(byID[retried]), worker: "w", outcome: .retry)
+        retry.nextAttemptAt = Timestamp.now() + 60_000
+        retry.error = "http 503"
+        var dead = record(try XCTUnwrap(byID[failed]), worker: "w", outcome: .failed)
+        dead.error = "http 404"
+        try store.record([retry, dead])
+
+        XCTAssertEqual(try store.event(id: retried)?.state, "pending")
+        XCTAssertEqual(try store.event(id: retried)?.lastError, "http 503")
+        XCTAssertNotNil(try store.event(id: retried)?.nextAttemptAt)
+        XCTAssertTrue(try store.claim(owner: "w", limit: 10).isEmpty, "a retry is not due before its time")
+        XCTAssertEqual(try store.event(id: failed)?.state, "dead")
+        XCTAssertEqual(try store.attempts(eventID: failed).first?.outcome, "failed")
+    }
+
+    func testPrivateWebserviceLosesItsVariablesWhenFinal() throws {
+        let id = try store.enqueue(webservice: "survey", callID: "c", variablesJSON: #"{"secret":"MARKER"}"#)
+        var delivered = record(try XCTUnwrap(try store.claim(owner: "w", limit: 1).first), worker: "w", outcome: .delivered)
+        delivered.isPrivate = true
+        try store.record([delivered])
+        let variables = try store.database.query("SELECT variables FROM outbox WHERE id = ?", [.integer(id)]) { $0.text(0) }
+        XCTAssertEqual(variables, ["{}"])
+    }
+
+    func testHistoryFilters() throws {
+        try store.setWebservice(Webservice(name: "voicemail", url: "http://127.0.0.1:9/v"))
+        let a = try store.enqueue(webservice: "survey", callID: "call-a")
+        let b = try store.enqueue(webservice: "voicemail", callID: "call-b")
+        let c = try store.enqueue(webservice: "survey", callID: "call-a")
+        XCTAssertEqual(try store.events(matching: HistoryFilter()).map(\.id), [c, b, a])
+        XCTAssertEqual(try store.events(matching: HistoryFilter(callID: "call-a")).map(\.id), [c, a])
+        XCTAssertEqual(try store.events(matching: HistoryFilter(webservice: "voicemail")).map(\.id), [b])
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "pending", limit: 2)).map(\.id), [c, b])
+        XCTAssertEqual(try store.events(matching: HistoryFilter(since: Timestamp.now() + 60_000)).count, 0)
+        XCTAssertThrowsError(try store.events(matching: HistoryFilter(state: "lost")))
+    }
+
+    func testRemovingAWebserviceWithWaitingEventsIsRefused() throws {
+        try store.enqueue(webservice: "survey", callID: "c")
+        XCTAssertThrowsError(try store.removeWebservice(named: "survey"))
+        XCTAssertNotNil(try store.webservice(named: "survey"))
+        XCTAssertThrowsError(try store.removeWebservice(named: "nope")) { error in
+            XCTAssertEqual((error as? PostCallError)?.code, .notFound)
+        }
+    }
+
+    func testConcurrentMigrationsFromSeveralProcessesAreSafe() throws {
+        let fresh = scratch.path("fresh.db")
+        let group = DispatchGroup()
+        let results = ResultBox()
+        for _ in 0..<6 {
+            DispatchQueue.global().async(group: group) {
+                let result = try? postcall(["migrate", "--db", fresh])
+                results.append(result)
+            }
+        }
+        group.wait()
+        XCTAssertEqual(results.values.count, 6)
+        for result in results.values {
+            XCTAssertEqual(result?.status, 0, result?.stderr ?? "did not run")
+        }
+        XCTAssertEqual(try OutboxStore(path: fresh).database.schemaVersion, Migration.latestVersion)
+    }
+
+    func testClaimUsesThePartialIndexes() throws {
+        let plan = try store.database.query(
+            "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= 5 ORDER BY next_attempt_at LIMIT 10"
+        ) { $0.text(3) }
+        XCTAssertTrue(plan.contains { $0.contains("outbox_pending_due") }, "\(plan)")
+    }
+}
+
+/// Collects results from several threads.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [CommandResult?] = []
+    func append(_ value: CommandResult?) { lock.withLock { storage.append(value) } }
+    var values: [CommandResult?] { lock.withLock { storage } }
+}

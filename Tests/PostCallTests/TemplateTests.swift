@@ -1,0 +1,124 @@
+import XCTest
+
+@testable import PostCall
+
+final class TemplateTests: XCTestCase {
+    private let tricky = "a&b=c d\"e'<f>ü€\r\nX"
+
+    private func values(_ variables: [String: String] = [:]) -> TemplateValues {
+        TemplateValues(
+            variables: variables, callID: "call-1", reason: "exit", eventID: 42, createdAt: 1_764_079_200_000,
+            attempt: 3)
+    }
+
+    func testPlaceholdersAndBuiltIns() throws {
+        let template = try Template("{{ call_id }}|{{reason}}|{{event_id}}|{{created_at}}|{{attempt}}|{{missing}}|{{q1}}")
+        let rendered = template.render(values(["q1": "5", "call_id": "spoofed"])) { $0 }
+        XCTAssertEqual(rendered, "call-1|exit|42|2025-11-25T14:00:00Z|3||5")
+    }
+
+    func testMalformedTemplatesAreRejected() {
+        XCTAssertThrowsError(try Template("https://x/{{call_id")) { error in
+            XCTAssertEqual((error as? PostCallError)?.code, .template)
+        }
+        XCTAssertThrowsError(try Template("{{}}"))
+        XCTAssertThrowsError(try Template("{{a b}}"))
+    }
+
+    func testEncodingsForEachPlace() {
+        XCTAssertEqual(TemplateEncoding.urlComponent.encode(tricky), "a%26b%3Dc%20d%22e%27%3Cf%3E%C3%BC%E2%82%AC%0D%0AX")
+        XCTAssertEqual(TemplateEncoding.formComponent.encode(tricky), "a%26b%3Dc+d%22e%27%3Cf%3E%C3%BC%E2%82%AC%0D%0AX")
+        XCTAssertEqual(TemplateEncoding.jsonString.encode(tricky + "\\\u{01}"), #"a&b=c d\"e'<f>ü€\r\nX\\\u0001"#)
+        XCTAssertEqual(TemplateEncoding.xml.encode(tricky), "a&amp;b=c d&quot;e&apos;&lt;f&gt;ü€&#13;\nX")
+        XCTAssertEqual(TemplateEncoding.forContentType("application/json; charset=utf-8"), .jsonString)
+        XCTAssertEqual(TemplateEncoding.forContentType("application/vnd.api+json"), .jsonString)
+        XCTAssertEqual(TemplateEncoding.forContentType("text/xml"), .xml)
+        XCTAssertEqual(TemplateEncoding.forContentType("text/plain"), .verbatim)
+    }
+
+    func testVariablesDecodeScalarsOnly() throws {
+        let decoded = try TemplateValues.decodeVariables(#"{"s":"x","i":5,"f":2.5,"t":true,"f2":false,"n":null}"#)
+        XCTAssertEqual(decoded, ["s": "x", "i": "5", "f": "2.5", "t": "true", "f2": "false", "n": ""])
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"o":{"a":1}}"#))
+        XCTAssertThrowsError(try TemplateValues.decodeVariables("[1]"))
+        XCTAssertThrowsError(try TemplateValues.decodeVariables("{bad"))
+    }
+
+    func testRequestForEachMethod() throws {
+        let base = Webservice(
+            name: "s", url: "https://h.example/p/{{call_id}}?fixed=1#frag",
+            headers: [.init(name: "X-Ani", value: "{{ani}}")], parameters: [.init(name: "v", value: "{{v}}")])
+        let vars = values(["v": "1 2", "ani": "+1555"])
+
+        var get = base
+        get.method = .get
+        let getRequest = try RESTRequestTemplate(get).render(vars, eventID: 42)
+        XCTAssertEqual(getRequest.method, "GET")
+        XCTAssertEqual(getRequest.url, "https://h.example/p/call-1?fixed=1&v=1+2#frag")
+        XCTAssertNil(getRequest.body)
+        XCTAssertEqual(getRequest.header("idempotency-key"), "42")
+        XCTAssertEqual(getRequest.header("X-Ani"), "+1555")
+
+        var put = base
+        put.method = .put
+        let putRequest = try RESTRequestTemplate(put).render(vars, eventID: 42)
+        XCTAssertEqual(putRequest.method, "PUT")
+        XCTAssertEqual(putRequest.body.map { String(decoding: $0, as: UTF8.self) }, "v=1+2")
+        XCTAssertEqual(putRequest.header("Content-Type"), "application/x-www-form-urlencoded")
+
+        var raw = base
+        raw.method = .postRaw
+        raw.body = "{{v}}"
+        let rawRequest = try RESTRequestTemplate(raw).render(vars, eventID: 42)
+        XCTAssertEqual(rawRequest.method, "POST")
+        XCTAssertEqual(rawRequest.header("Content-Type"), "text/plain; charset=utf-8")
+        XCTAssertEqual(rawRequest.body.map { String(decoding: $0, as: UTF8.self) }, "1 2")
+    }
+
+    func testLineBreakFromVariableNeverReachesAHeader() throws {
+        let webservice = Webservice(name: "s", url: "http://h.example/", headers: [.init(name: "X-Name", value: "{{name}}")])
+        XCTAssertThrowsError(
+            try RESTRequestTemplate(webservice).render(values(["name": "a\r\nInjected: 1"]), eventID: 1)
+        ) { error in
+            XCTAssertEqual((error as? PostCallError)?.code, .template)
+            XCTAssertFalse("\(error)".contains("Injected"), "the message must not carry the value")
+        }
+    }
+
+    func testConfigurationErrorsAreCaughtWhenSet() {
+        XCTAssertThrowsError(try Webservice(name: "s", url: "ftp://h/").validate())
+        XCTAssertThrowsError(try Webservice(name: "s", url: "{{host}}/x").validate())
+        XCTAssertThrowsError(try Webservice(name: "s", url: "https://{{host}}/x").validate())
+        XCTAssertThrowsError(try Webservice(name: "s", method: .post, url: "http://h/", body: "x").validate())
+        XCTAssertThrowsError(try Webservice(name: "s", url: "http://h/", headers: [.init(name: "Bad Name", value: "x")]).validate())
+        XCTAssertNoThrow(try Webservice(name: "s", url: "https://h.example/{{call_id}}").validate())
+    }
+
+    func testSecretsAreMasked() {
+        XCTAssertEqual(SecretMasking.maskHeader(name: "Authorization", value: "Bearer abc"), "Bearer ****")
+        XCTAssertEqual(SecretMasking.maskHeader(name: "X-Api-Key", value: "abc"), "****")
+        XCTAssertEqual(SecretMasking.maskHeader(name: "X-Ani", value: "+1555"), "+1555")
+        XCTAssertEqual(SecretMasking.maskURL("https://user:pw@h.example/x?a=b"), "https://user:****@h.example/x?a=b")
+        XCTAssertEqual(SecretMasking.maskURL("https://h.example/x@y"), "https://h.example/x@y")
+    }
+
+    func testRetryDelaysGrowWithJitterAndHonourRetryAfter() {
+        let policy = RetryPolicy()
+        var generator = SystemRandomNumberGenerator()
+        for attempt in 1...20 {
+            let ceiling = min(10_000 * pow(3, Double(attempt - 1)), Double(policy.maximumDelay))
+            let delay = Double(policy.delay(afterAttempt: attempt, using: &generator))
+            XCTAssert(delay >= ceiling / 2 - 1 && delay <= ceiling, "attempt \(attempt): \(delay) outside [\(ceiling / 2), \(ceiling)]")
+        }
+        XCTAssertGreaterThanOrEqual(policy.delay(afterAttempt: 1, retryAfter: 120_000), 120_000)
+        XCTAssertEqual(policy.delay(afterAttempt: 1, retryAfter: 99_000_000), policy.maximumRetryAfter)
+    }
+
+    func testWhenParsing() {
+        XCTAssertEqual(Timestamp.parseWhen("2h", now: 10_000_000), 10_000_000 - 7_200_000)
+        XCTAssertEqual(Timestamp.parseWhen("90m", now: 10_000_000), 10_000_000 - 5_400_000)
+        XCTAssertEqual(Timestamp.parseWhen("2025-11-25T14:00:00Z"), 1_764_079_200_000)
+        XCTAssertEqual(Timestamp.parseWhen("2025-11-25T15:00:00.500+01:00"), 1_764_079_200_500)
+        XCTAssertNil(Timestamp.parseWhen("yesterday"))
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import XCTest
+
+@testable import PostCall
+
+/// The repository's `Tests/` folder.
+let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+
+/// The `postcall` executable built next to the test bundle.
+let postcallExecutable: URL = {
+    let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {
+        let url = candidate.appendingPathComponent("postcall")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    return bundleDirectory.appendingPathComponent("postcall")
+}()
+
+/// A fresh directory for one test's database and logs, removed afterwards.
+final class Scratch {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("postcall-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    var databasePath: String { directory.appendingPathComponent("outbox.db").path }
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+}
+
+/// What a finished command printed.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs `postcall` with `arguments` to completion.
+@discardableResult
+func postcall(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    try runProcess(postcallExecutable.path, arguments, environment: environment)
+}
+
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    // Read both pipes before waiting, so a chatty process cannot fill a pipe and stall.
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+        stderr: String(decoding: err, as: UTF8.self))
+}
+
+/// A `postcall worker` process.
+final class WorkerProcess {
+    let process = Process()
+    let logPath: String
+
+    init(database: String, logPath: String, arguments: [String] = []) throws {
+        self.logPath = logPath
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = postcallExecutable
+        process.arguments = ["worker", "--db", database] + arguments
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Sends SIGTERM and waits; returns the exit status.
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+/// A request as the test HTTP server received it.
+struct RecordedRequest: Decodable {
+    var method: String
+    var target: String
+    var headers: [[String]]
+    var body: String
+
+    func header(_ name: String) -> String? {
+        headers.first { $0[0].lowercased() == name.lowercased() }?[1]
+    }
+
+    func headerCount(_ name: String) -> Int {
+        headers.filter { $0[0].lowercased() == name.lowercased() }.count
+    }
+}
+
+/// The recording HTTP server in `Tests/Fixtures/http_recorder.py`, on 127.0.0.1.
+final class TestHTTPServer {
+    let process = Process()
+    let logPath: String
+    let port: Int
+
+    init(scratch: Scratch, record: Bool = true) throws {
+        logPath = scratch.path("server-\(UUID().uuidString).jsonl")
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            ["python3", testsDirectory.appendingPathComponent("Fixtures/http_recorder.py").path, "--log", logPath,
+             "--lifetime", "900"] + (record ? [] : ["--no-record"])
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        var portText = ""
+        while !portText.hasSuffix("\n") {
+            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+            guard !byte.isEmpty else { break }
+            portText += String(decoding: byte, as: UTF8.self)
+        }
+        guard let port = Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw PostCallError(.invalidInput, "test HTTP server did not start (printed \(portText.debugDescription))")
+        }
+        self.port = port
+    }
+
+    deinit {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    func requests() throws -> [RecordedRequest] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map { try JSONDecoder().decode(RecordedRequest.self, from: Data($0.utf8)) }
+    }
+}
+
+/// Waits until every listed event reached a final state (`delivered` or `dead`), or fails the
+/// test after `limit` seconds. The limit only guards against a hang; no test asserts on speed.
+@discardableResult
+func waitForFinalStates(
+    _ store: OutboxStore, ids: [Int64], limit: TimeInterval = 60, file: StaticString = #filePath, line: UInt = #line
+) throws -> [Int64: EventSummary] {
+    let deadline = Date().addingTimeInterval(limit)
+    while true {
+        var events: [Int64: EventSummary] = [:]
+        for id in ids { events[id] = try store.event(id: id) }
+        if events.values.allSatisfy({ $0.state == "delivered" || $0.state == "dead" }) { return events }
+        if Date() > deadline {
+            XCTFail("events not final after \(limit) s: \(events.values.filter { $0.state != "delivered" && $0.state != "dead" }.map(\.id))", file: file, line: line)
+            return events
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+}
+
+/// Waits until `condition` holds, polling, or fails after `limit` seconds.
+func waitUntil(_ limit: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line, _ condition: () throws -> Bool) rethrows {
+    let deadline = Date().addingTimeInterval(limit)
+    while try !condition() {
+        if Date() > deadline {
+            XCTFail("condition not met after \(limit) s", file: file, line: line)
+            return
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+}

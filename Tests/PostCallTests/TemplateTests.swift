@@ -39,7 +39,15 @@ final class TemplateTests: XCTestCase {
     func testVariablesDecodeScalarsOnly() throws {
         let decoded = try TemplateValues.decodeVariables(#"{"s":"x","i":5,"f":2.5,"t":true,"f2":false,"n":null}"#)
         XCTAssertEqual(decoded, ["s": "x", "i": "5", "f": "2.5", "t": "true", "f2": "false", "n": ""])
+        XCTAssertEqual(
+            try TemplateValues.decodeVariables(#" { "e" : "a\"b\\c\/d\n\u00fc\ud83d\ude00" , "big": 12345678901234567890, "x": -1.50e3 } "#),
+            ["e": "a\"b\\c/d\nü😀", "big": "12345678901234567890", "x": "-1.50e3"])
+        XCTAssertEqual(try TemplateValues.decodeVariables("{}"), [:])
         XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"o":{"a":1}}"#))
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"a":[1]}"#))
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"a":"1"} trailing"#))
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"a":"unterminated}"#))
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"a":tru}"#))
         XCTAssertThrowsError(try TemplateValues.decodeVariables("[1]"))
         XCTAssertThrowsError(try TemplateValues.decodeVariables("{bad"))
     }
@@ -94,10 +102,22 @@ final class TemplateTests: XCTestCase {
         XCTAssertNoThrow(try Webservice(name: "s", url: "https://h.example/{{call_id}}").validate())
     }
 
+    func testExchangeSummaryJSONRoundTrips() throws {
+        let summary = ExchangeSummary(
+            method: "POST", url: "http://h/x?a=\"", status: nil,
+            headers: [["X-A", tricky], ["Authorization", "Bearer ****"]], body: tricky + "\u{2028}", bodyBytes: 99)
+        let decoded = try JSONDecoder().decode(ExchangeSummary.self, from: Data(summary.json.utf8))
+        XCTAssertEqual(decoded, summary)
+        let response = ExchangeSummary.response(status: 503, headers: [], bodyPrefix: Array("é".utf8), bodyBytes: 2)
+        XCTAssertEqual(try JSONDecoder().decode(ExchangeSummary.self, from: Data(response.json.utf8)), response)
+    }
+
     func testSecretsAreMasked() {
         XCTAssertEqual(SecretMasking.maskHeader(name: "Authorization", value: "Bearer abc"), "Bearer ****")
         XCTAssertEqual(SecretMasking.maskHeader(name: "X-Api-Key", value: "abc"), "****")
         XCTAssertEqual(SecretMasking.maskHeader(name: "X-Ani", value: "+1555"), "+1555")
+        XCTAssertEqual(SecretMasking.maskHeader(name: "X-Client-Secret", value: "abc"), "****")
+        XCTAssertEqual(SecretMasking.maskHeader(name: "X-Session-Token", value: "abc"), "****")
         XCTAssertEqual(SecretMasking.maskURL("https://user:pw@h.example/x?a=b"), "https://user:****@h.example/x?a=b")
         XCTAssertEqual(SecretMasking.maskURL("https://h.example/x@y"), "https://h.example/x@y")
     }

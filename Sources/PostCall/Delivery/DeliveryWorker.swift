@@ -129,16 +129,22 @@ public final class DeliveryWorker {
             storeUnavailable(error, while: "claiming events")
             return
         }
-        for entry in claimed { start(entry) }
+        // One configuration read per webservice per batch, not per event.
+        var compiled: [String: Result<(Webservice, RESTRequestTemplate), any Error>] = [:]
+        for entry in claimed {
+            let webservice = compiled[entry.webservice] ?? Result { try compiledTemplate(for: entry.webservice) }
+            compiled[entry.webservice] = webservice
+            start(entry, webservice: webservice)
+        }
     }
 
-    private func start(_ entry: ClaimedEntry) {
+    private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RESTRequestTemplate), any Error>) {
         let startedAt = Timestamp.now()
         let startedNanoseconds = Timestamp.monotonicNanoseconds()
         let webservice: Webservice
         let request: HTTPRequest
         do {
-            let (loaded, template) = try compiledTemplate(for: entry.webservice)
+            let (loaded, template) = try compiled.get()
             webservice = loaded
             if entry.attempt > webservice.maxAttempts {
                 // Each earlier claim ended without an outcome: its worker died while holding it.

@@ -54,6 +54,9 @@ public enum TemplateEncoding: Sendable {
     }
 
     private static func jsonEscape(_ value: String) -> String {
+        // Most values need no escaping; 0xE2 leads the UTF-8 of U+2028 and U+2029.
+        let needsEscaping = value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 }
+        guard needsEscaping else { return value }
         var output = ""
         output.reserveCapacity(value.utf8.count)
         for scalar in value.unicodeScalars {

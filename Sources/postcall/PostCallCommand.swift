@@ -35,7 +35,7 @@ struct PostCallCommand: ParsableCommand {
 /// `--db`, shared by every subcommand.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The SQLite database file (env: POSTCALL_DB; default: postcall.db).")
-    var db: String = ProcessInfo.processInfo.environment["POSTCALL_DB"] ?? "postcall.db"
+    var db: String = environment("POSTCALL_DB") ?? "postcall.db"
 
     func openStore() throws -> OutboxStore { try OutboxStore(path: db) }
 }

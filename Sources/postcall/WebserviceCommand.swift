@@ -26,6 +26,8 @@ struct WebserviceCommand: ParsableCommand {
         var `private`: Bool?
         @Option(name: .customLong("max-attempts"), help: "Attempts before an event is dead (default 12).")
         var maxAttempts: Int?
+        @Option(name: .customLong("max-age"), help: "Keep retrying until the event is this old, e.g. 24h, 3d; 0 for no age rule (default 24h).")
+        var maxAge: String?
         @Flag(name: .customLong("clear-headers"), help: "Remove every header.") var clearHeaders = false
         @Flag(name: .customLong("clear-params"), help: "Remove every parameter.") var clearParameters = false
         @Option(help: "SOAP: the WSDL URL.") var wsdl: String?
@@ -71,6 +73,12 @@ struct WebserviceCommand: ParsableCommand {
             }
             if let isPrivate = `private` { webservice.isPrivate = isPrivate }
             if let maxAttempts { webservice.maxAttempts = maxAttempts }
+            if let maxAge {
+                guard let duration = maxAge == "0" ? 0 : Timestamp.parseDuration(maxAge) else {
+                    throw PostCallError(.invalidInput, "--max-age \(maxAge.debugDescription) must be a duration like 90m, 24h, 3d, or 0")
+                }
+                webservice.maxAgeMilliseconds = duration
+            }
             if wsdl != nil || operation != nil || soapVersion != nil {
                 webservice.kind = .soap
             }
@@ -124,7 +132,7 @@ struct WebserviceCommand: ParsableCommand {
             if let body = webservice.body { print("body:          \(body)") }
             print("timeout:       \(Double(webservice.timeoutMilliseconds) / 1000)s")
             print("private:       \(webservice.isPrivate ? "yes" : "no")")
-            print("max attempts:  \(webservice.maxAttempts)")
+            print("retries until: \(webservice.maxAttempts) attempts and \(Timestamp.formatDuration(webservice.maxAgeMilliseconds)) of age")
         }
     }
 

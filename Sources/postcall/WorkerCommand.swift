@@ -9,31 +9,78 @@ struct WorkerCommand: ParsableCommand {
         commandName: "worker",
         abstract: "Claim and deliver events until SIGTERM or SIGINT.",
         discussion: """
-            Run several worker processes per host to scale; each drives many transfers at once.
+            Run several worker processes per host to scale; each drives many transfers at once \
+            through one libcurl multi loop. Every option can also be set by the environment \
+            variable named in its help, which is how the systemd unit configures it.
+
             On SIGTERM or SIGINT the worker stops claiming, lets transfers in flight finish \
             (at most --drain-timeout), records their outcomes and exits 0.
             """)
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "Transfers in flight at once (env: POSTCALL_CONCURRENCY).")
-    var concurrency: Int = ProcessInfo.processInfo.environment["POSTCALL_CONCURRENCY"].flatMap(Int.init) ?? 64
+    @Option(help: "Transfers in flight at once (env POSTCALL_CONCURRENCY).")
+    var concurrency: Int = environment("POSTCALL_CONCURRENCY").flatMap(Int.init) ?? 64
 
-    @Option(name: .customLong("id"), help: "This worker's name in leases and attempts (env: POSTCALL_WORKER_ID; default: host:pid).")
-    var workerID: String?
+    @Option(
+        name: .customLong("webservice-concurrency"),
+        help: "Transfers in flight at once for one webservice, so a slow receiver leaves room for the others (env POSTCALL_WEBSERVICE_CONCURRENCY; default: 3/4 of --concurrency).")
+    var webserviceConcurrency: Int? = environment("POSTCALL_WEBSERVICE_CONCURRENCY").flatMap(Int.init)
 
-    @Option(name: .customLong("drain-timeout"), help: "Seconds to let transfers finish on stop.")
-    var drainTimeout: Double = 30
+    @Option(name: .customLong("id"), help: "This worker's name in leases and attempts (env POSTCALL_WORKER_ID; default: host:pid).")
+    var workerID: String? = environment("POSTCALL_WORKER_ID")
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env: POSTCALL_LOG_LEVEL).")
-    var logLevel: String = ProcessInfo.processInfo.environment["POSTCALL_LOG_LEVEL"] ?? "info"
+    @Option(name: .customLong("drain-timeout"), help: "How long a stopping worker lets transfers finish (env POSTCALL_DRAIN_TIMEOUT).")
+    var drainTimeout: String = environment("POSTCALL_DRAIN_TIMEOUT") ?? "30s"
+
+    @Option(
+        name: .customLong("lease-grace"),
+        help: "Added to an entry's timeout to form its lease; a killed worker's events come back after it (env POSTCALL_LEASE_GRACE).")
+    var leaseGrace: String = environment("POSTCALL_LEASE_GRACE") ?? "30s"
+
+    @Option(
+        name: .customLong("poll-interval"),
+        help: "How often an idle worker checks for due events if no change notification came (env POSTCALL_POLL_INTERVAL).")
+    var pollInterval: String = environment("POSTCALL_POLL_INTERVAL") ?? "1s"
+
+    @Option(
+        name: .customLong("retry-first-delay"),
+        help: "The longest wait before the first retry; later ones grow threefold up to --retry-max-delay (env POSTCALL_RETRY_FIRST_DELAY).")
+    var retryFirstDelay: String = environment("POSTCALL_RETRY_FIRST_DELAY") ?? "10s"
+
+    @Option(name: .customLong("retry-max-delay"), help: "The longest wait between two attempts (env POSTCALL_RETRY_MAX_DELAY).")
+    var retryMaxDelay: String = environment("POSTCALL_RETRY_MAX_DELAY") ?? "4h"
+
+    @Option(
+        name: .customLong("breaker-threshold"),
+        help: "Transient failures in a row that pause a webservice; the pause grows with the count (env POSTCALL_BREAKER_THRESHOLD).")
+    var breakerThreshold: Int = environment("POSTCALL_BREAKER_THRESHOLD").flatMap(Int.init) ?? 5
+
+    @Option(name: .customLong("breaker-max-pause"), help: "The longest pause of a failing webservice (env POSTCALL_BREAKER_MAX_PAUSE).")
+    var breakerMaxPause: String = environment("POSTCALL_BREAKER_MAX_PAUSE") ?? "10m"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env POSTCALL_LOG_LEVEL).")
+    var logLevel: String = environment("POSTCALL_LOG_LEVEL") ?? "info"
 
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
             throw ValidationError("--concurrency must be between 1 and 10000")
         }
+        if let webserviceConcurrency, webserviceConcurrency < 1 {
+            throw ValidationError("--webservice-concurrency must be at least 1")
+        }
+        guard breakerThreshold >= 1 else {
+            throw ValidationError("--breaker-threshold must be at least 1")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        for (name, value) in [
+            ("--drain-timeout", drainTimeout), ("--lease-grace", leaseGrace), ("--poll-interval", pollInterval),
+            ("--retry-first-delay", retryFirstDelay), ("--retry-max-delay", retryMaxDelay),
+            ("--breaker-max-pause", breakerMaxPause),
+        ] where Timestamp.parseDuration(value) == nil {
+            throw ValidationError("\(name) \(value.debugDescription) must be a duration like 500ms, 30s, 5m, 4h")
         }
     }
 
@@ -45,13 +92,15 @@ struct WorkerCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "postcall.worker")
-        let identity =
-            workerID ?? ProcessInfo.processInfo.environment["POSTCALL_WORKER_ID"]
-            ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        let duration = { (text: String) in Timestamp.parseDuration(text) ?? 0 }
         let worker = try DeliveryWorker(
             store: try database.openStore(),
             configuration: WorkerConfiguration(
-                workerID: identity, concurrency: concurrency, drainTimeout: Int64(drainTimeout * 1000)),
+                workerID: workerID ?? "\(ProcessInfo.processInfo.hostName):\(getpid())", concurrency: concurrency,
+                webserviceConcurrency: webserviceConcurrency, leaseGrace: duration(leaseGrace),
+                idlePollInterval: max(1, duration(pollInterval)), drainTimeout: duration(drainTimeout),
+                retryPolicy: RetryPolicy(firstDelay: max(1, duration(retryFirstDelay)), maximumDelay: max(1, duration(retryMaxDelay))),
+                circuitBreaker: CircuitBreaker(threshold: breakerThreshold, maximumPause: duration(breakerMaxPause))),
             logger: logger)
 
         let stop = worker.stopHandle
@@ -66,4 +115,9 @@ struct WorkerCommand: ParsableCommand {
         worker.run()
         sources.forEach { $0.cancel() }
     }
+}
+
+/// An environment variable's value, for option defaults.
+func environment(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
 }

@@ -6,19 +6,30 @@ according to the path, so a test can script the receiver's behaviour through the
 
   /status/NNN         answer with status NNN
   /sleep/MS           wait MS milliseconds, then answer 200
+  /script/A,B,C       the n-th request with the same Idempotency-Key gets step n (the last repeats):
+                      a status code, "reset" (RST the connection), "hang" (never answer),
+                      "429" (with Retry-After: 1) or "close" (close without answering)
+  /big/BYTES          a 200 whose body is BYTES long, streamed until the client stops reading
+  /drip               a 200 whose body trickles one byte every 200 ms, forever
+  /loop               a redirect to itself
   anything else       answer 200 with a short JSON body
 
 It prints its port on stdout once it listens, and stops by itself after --lifetime seconds.
 """
 import argparse
 import asyncio
+import collections
 import json
+import os
+import socket
+import struct
 import sys
 
 
 class Recorder(asyncio.Protocol):
     log = None
     record = True
+    attempts = collections.Counter()
 
     def connection_made(self, transport):
         self.transport = transport
@@ -26,6 +37,12 @@ class Recorder(asyncio.Protocol):
 
     def data_received(self, data):
         self.buffer += data
+        if self.buffer.startswith(b"\x16\x03"):
+            # A TLS ClientHello on this plain-HTTP port: answer in plain text, as a misconfigured
+            # receiver would, so the client fails its handshake at once.
+            self.transport.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            self.transport.close()
+            return
         while True:
             head_end = self.buffer.find(b"\r\n\r\n")
             if head_end < 0:
@@ -61,19 +78,63 @@ class Recorder(asyncio.Protocol):
                 + "\n"
             )
             Recorder.log.flush()
-        status, payload = 200, b'{"ok":true}'
+        status, payload, extra = 200, b'{"ok":true}', b""
         path = target.split("?", 1)[0]
         parts = path.strip("/").split("/")
         if len(parts) >= 2 and parts[0] == "status":
             status, payload = int(parts[1]), b"scripted status"
         elif len(parts) >= 2 and parts[0] == "sleep":
             await asyncio.sleep(int(parts[1]) / 1000)
+        elif len(parts) >= 2 and parts[0] == "script":
+            key = dict((n.lower(), v) for n, v in headers).get("idempotency-key", "")
+            Recorder.attempts[key] += 1
+            steps = parts[1].split(",")
+            step = steps[min(Recorder.attempts[key], len(steps)) - 1]
+            if step == "reset":
+                sock = self.transport.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.transport.abort()
+                return
+            if step == "close":
+                self.transport.close()
+                return
+            if step == "hang":
+                await asyncio.sleep(3600)
+                return
+            status = int(step)
+            # One connection per attempt, so a client cannot replay a request on a new
+            # connection after a reset and use up two steps in one attempt.
+            extra = b"Connection: close\r\n"
+            if status == 429:
+                extra += b"Retry-After: 1\r\n"
+        elif len(parts) >= 2 and parts[0] == "big":
+            size = int(parts[1])
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            chunk = b"x" * 65536
+            sent = 0
+            while sent < size and not self.transport.is_closing():
+                piece = chunk[: min(len(chunk), size - sent)]
+                self.transport.write(piece)
+                sent += len(piece)
+                while self.transport.get_write_buffer_size() > 1 << 20 and not self.transport.is_closing():
+                    await asyncio.sleep(0.005)
+            return
+        elif parts[0] == "drip":
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+            while not self.transport.is_closing():
+                self.transport.write(b"x")
+                await asyncio.sleep(0.2)
+            return
+        elif parts[0] == "loop":
+            status, extra = 302, b"Location: /loop\r\n"
         if self.transport.is_closing():
             return
         self.transport.write(
-            b"HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
-            % (status, len(payload), payload)
+            b"HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (status, len(payload), extra, payload)
         )
+        if b"Connection: close" in extra:
+            self.transport.close()
 
 
 async def main():
@@ -87,7 +148,11 @@ async def main():
     loop = asyncio.get_running_loop()
     server = await loop.create_server(Recorder, "127.0.0.1", 0, backlog=1024)
     print(server.sockets[0].getsockname()[1], flush=True)
-    await asyncio.sleep(args.lifetime)
+    # Stop with the test process that started us, even if it crashed.
+    parent = os.getppid()
+    deadline = loop.time() + args.lifetime
+    while loop.time() < deadline and os.getppid() == parent:
+        await asyncio.sleep(0.5)
 
 
 if __name__ == "__main__":

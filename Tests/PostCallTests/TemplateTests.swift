@@ -122,18 +122,6 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(SecretMasking.maskURL("https://h.example/x@y"), "https://h.example/x@y")
     }
 
-    func testRetryDelaysGrowWithJitterAndHonourRetryAfter() {
-        let policy = RetryPolicy()
-        var generator = SystemRandomNumberGenerator()
-        for attempt in 1...20 {
-            let ceiling = min(10_000 * pow(3, Double(attempt - 1)), Double(policy.maximumDelay))
-            let delay = Double(policy.delay(afterAttempt: attempt, using: &generator))
-            XCTAssert(delay >= ceiling / 2 - 1 && delay <= ceiling, "attempt \(attempt): \(delay) outside [\(ceiling / 2), \(ceiling)]")
-        }
-        XCTAssertGreaterThanOrEqual(policy.delay(afterAttempt: 1, retryAfter: 120_000), 120_000)
-        XCTAssertEqual(policy.delay(afterAttempt: 1, retryAfter: 99_000_000), policy.maximumRetryAfter)
-    }
-
     func testWhenParsing() {
         XCTAssertEqual(Timestamp.parseWhen("2h", now: 10_000_000), 10_000_000 - 7_200_000)
         XCTAssertEqual(Timestamp.parseWhen("90m", now: 10_000_000), 10_000_000 - 5_400_000)

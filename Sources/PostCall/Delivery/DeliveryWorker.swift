@@ -16,6 +16,7 @@ public final class DeliveryWorker {
     private let stopSignal: StopSignal
 
     private var active: [UnsafeMutableRawPointer: ActiveTransfer] = [:]
+    private var activeByWebservice: [String: Int] = [:]
     private var idleTransfers: [HTTPTransfer] = []
     private var unrecorded: [AttemptRecord] = []
     private var templates: [String: (webservice: Webservice, template: RESTRequestTemplate)] = [:]
@@ -118,7 +119,9 @@ public final class DeliveryWorker {
         let limit = freeSlots
         let claimed: [ClaimedEntry]
         do {
-            claimed = try store.claim(owner: configuration.workerID, limit: limit, now: now, leaseGrace: configuration.leaseGrace)
+            claimed = try store.claim(
+                owner: configuration.workerID, limit: limit, now: now, leaseGrace: configuration.leaseGrace,
+                perWebserviceLimit: configuration.webserviceConcurrency, inFlight: activeByWebservice)
             if claimed.count < limit {
                 let nextDue = try store.nextDueTime() ?? .max
                 nextClaimAt = min(now + configuration.idlePollInterval, max(nextDue, now + 1))
@@ -146,15 +149,17 @@ public final class DeliveryWorker {
         do {
             let (loaded, template) = try compiled.get()
             webservice = loaded
-            if entry.attempt > webservice.maxAttempts {
-                // Each earlier claim ended without an outcome: its worker died while holding it.
-                unrecorded.append(
-                    AttemptRecord(
-                        entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: 0,
-                        outcome: .failed,
-                        error: "gave up: claimed \(entry.attempt) times (max \(webservice.maxAttempts)) without an outcome; the workers holding it stopped or crashed",
-                        isPrivate: webservice.isPrivate))
-                return
+            if entry.attempt > 1 {
+                let crashes = entry.attempt - 1 - (try store.recordedAttemptCount(eventID: entry.id))
+                if crashes >= configuration.crashLimit {
+                    unrecorded.append(
+                        AttemptRecord(
+                            entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: 0,
+                            outcome: .failed,
+                            error: "gave up: \(crashes) workers stopped or crashed while delivering this event; check the worker logs, then `postcall retry \(entry.id)`",
+                            isPrivate: webservice.isPrivate))
+                    return
+                }
             }
             let values = TemplateValues(
                 variables: try TemplateValues.decodeVariables(entry.variablesJSON), callID: entry.callID,
@@ -180,6 +185,7 @@ public final class DeliveryWorker {
             try transfer.prepare(
                 request, timeoutMilliseconds: webservice.timeoutMilliseconds, userAgent: configuration.userAgent)
             try multi.add(transfer)
+            activeByWebservice[entry.webservice, default: 0] += 1
             active[transfer.easy] = ActiveTransfer(
                 transfer: transfer, entry: entry, webservice: webservice, request: request, startedAt: startedAt,
                 startedNanoseconds: startedNanoseconds)
@@ -205,8 +211,7 @@ public final class DeliveryWorker {
     // MARK: Finishing
 
     private func finish(easy: UnsafeMutableRawPointer, result: CURLcode) {
-        guard let done = active.removeValue(forKey: easy) else { return }
-        multi.remove(done.transfer)
+        guard let done = removeActive(easy) else { return }
         let transfer = done.transfer
         let status = transfer.httpStatus
         let failure: AttemptFailure?
@@ -239,11 +244,14 @@ public final class DeliveryWorker {
         }
         guard let failure else { return record }
         let message = failure.message(isPrivate: webservice.isPrivate)
-        if failure.isTransient && entry.attempt < webservice.maxAttempts {
+        record.isEndpointFailure = failure.isTransient
+        let now = Timestamp.now()
+        if failure.isTransient
+            && configuration.retryPolicy.mayRetry(attempt: entry.attempt, createdAt: entry.createdAt, now: now, webservice: webservice)
+        {
             record.outcome = .retry
             record.error = message
-            record.nextAttemptAt = Timestamp.now()
-                + configuration.retryPolicy.delay(afterAttempt: entry.attempt, retryAfter: retryAfter)
+            record.nextAttemptAt = now + configuration.retryPolicy.delay(afterAttempt: entry.attempt, retryAfter: retryAfter)
         } else {
             record.outcome = .failed
             record.error = failure.isTransient ? "gave up after \(entry.attempt) attempts: \(message)" : message
@@ -254,17 +262,25 @@ public final class DeliveryWorker {
     /// Interrupts the transfers still running when a stop's drain time is over; each is recorded
     /// as a retry so the event goes back to pending at once instead of waiting for its lease.
     private func interruptAll() {
-        for (easy, done) in active {
-            active[easy] = nil
-            multi.remove(done.transfer)
+        for easy in Array(active.keys) {
+            guard let done = removeActive(easy) else { continue }
             let failure = AttemptFailure(
                 errorClass: "interrupted", detail: "the worker stopped before the receiver answered", isTransient: true)
             var record = record(
                 entry: done.entry, webservice: done.webservice, request: done.request, startedAt: done.startedAt,
                 startedNanoseconds: done.startedNanoseconds, failure: failure, response: nil)
             if record.outcome == .retry { record.nextAttemptAt = Timestamp.now() }
+            record.isEndpointFailure = false
             unrecorded.append(record)
         }
+    }
+
+    private func removeActive(_ easy: UnsafeMutableRawPointer) -> ActiveTransfer? {
+        guard let done = active.removeValue(forKey: easy) else { return nil }
+        multi.remove(done.transfer)
+        activeByWebservice[done.entry.webservice, default: 1] -= 1
+        if activeByWebservice[done.entry.webservice] == 0 { activeByWebservice[done.entry.webservice] = nil }
+        return done
     }
 
     // MARK: Recording
@@ -272,7 +288,7 @@ public final class DeliveryWorker {
     private func flushRecords() {
         guard !unrecorded.isEmpty, Timestamp.now() >= storeBackoffUntil else { return }
         do {
-            let lost = try store.record(unrecorded)
+            let lost = try store.record(unrecorded, breaker: configuration.circuitBreaker)
             for record in unrecorded where record.outcome != .delivered && !lost.contains(where: { $0.entry == record.entry }) {
                 logger.log(
                     level: record.outcome == .failed ? .error : .warning,
@@ -308,11 +324,9 @@ public final class DeliveryWorker {
         return Int(min(max(0, untilClaim), configuration.idlePollInterval))
     }
 
-    /// `Retry-After` in seconds; an HTTP date or a malformed value is ignored.
+    /// The response's `Retry-After`, if it has a valid one.
     static func retryAfter(in headers: [Webservice.Field]) -> Milliseconds? {
-        guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value,
-            let seconds = Milliseconds(value.trimmingCharacters(in: .whitespaces)), seconds >= 0
-        else { return nil }
-        return seconds * 1000
+        guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value else { return nil }
+        return RetryPolicy.retryAfter(value, now: Timestamp.now())
     }
 }

@@ -1,8 +1,15 @@
-/// When to try a transiently failed event again.
+import Foundation
+
+/// When to try a transiently failed event again, and when to give up.
 ///
-/// Exponential backoff with jitter: the n-th retry waits a random time between half and all of
-/// `firstDelay × multiplier^(n-1)`, capped at `maximumDelay`. Jitter spreads the retries of many
-/// events that failed together (an outage) so the receiver is not hit by a wave when it returns.
+/// Exponential backoff with full jitter: after the n-th failed attempt the event waits a random
+/// time between 1 s and `firstDelay × multiplier^(n-1)`, capped at `maximumDelay` (by default
+/// 10 s, 30 s, 90 s, 4.5 min, 13.5 min, 40 min, 2 h, then 4 h). Jitter spreads the retries of
+/// events that failed together, so a receiver coming back from an outage is not hit by a wave.
+///
+/// An event is given up (`dead`) once it has had the webservice's `maxAttempts` attempts *and*
+/// is older than its `maxAge` (defaults 12 and 24 h): whichever comes later, so neither a burst of
+/// quick failures nor a slow schedule gives up early.
 public struct RetryPolicy: Sendable, Equatable {
     public var firstDelay: Milliseconds
     public var multiplier: Double
@@ -20,21 +27,45 @@ public struct RetryPolicy: Sendable, Equatable {
         self.maximumRetryAfter = maximumRetryAfter
     }
 
-    /// The wait after failed attempt number `attempt` (1-based).
+    /// The longest wait after failed attempt number `attempt` (1-based), before jitter.
+    public func ceiling(afterAttempt attempt: Int) -> Milliseconds {
+        var exponential = Double(firstDelay)
+        for _ in 1..<max(1, attempt) where exponential < Double(maximumDelay) { exponential *= multiplier }
+        return Milliseconds(min(exponential, Double(maximumDelay)))
+    }
+
+    /// The wait after failed attempt number `attempt`. A `Retry-After` longer than the drawn wait
+    /// is honoured, up to `maximumRetryAfter`.
     public func delay<Generator: RandomNumberGenerator>(
         afterAttempt attempt: Int, retryAfter: Milliseconds? = nil, using generator: inout Generator
     ) -> Milliseconds {
-        var exponential = Double(firstDelay)
-        for _ in 1..<max(1, attempt) where exponential < Double(maximumDelay) { exponential *= multiplier }
-        let ceiling = Milliseconds(min(exponential, Double(maximumDelay)))
-        let jittered = ceiling / 2 + Milliseconds.random(in: 0...(ceiling - ceiling / 2), using: &generator)
+        let ceiling = ceiling(afterAttempt: attempt)
+        let floor = min(1_000, ceiling)
+        let jittered = Milliseconds.random(in: floor...ceiling, using: &generator)
         guard let retryAfter, retryAfter > 0 else { return jittered }
         return max(jittered, min(retryAfter, maximumRetryAfter))
     }
 
-    /// The wait after failed attempt number `attempt`, with the system's random generator.
+    /// ``delay(afterAttempt:retryAfter:using:)`` with the system's random generator.
     public func delay(afterAttempt attempt: Int, retryAfter: Milliseconds? = nil) -> Milliseconds {
         var generator = SystemRandomNumberGenerator()
         return delay(afterAttempt: attempt, retryAfter: retryAfter, using: &generator)
+    }
+
+    /// Whether an event that failed transiently may be tried again.
+    public func mayRetry(attempt: Int, createdAt: Milliseconds, now: Milliseconds, webservice: Webservice) -> Bool {
+        attempt < webservice.maxAttempts || now - createdAt < webservice.maxAgeMilliseconds
+    }
+
+    /// Parses `Retry-After`: delay-seconds or an HTTP date. A malformed value is ignored.
+    public static func retryAfter(_ value: String, now: Milliseconds) -> Milliseconds? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Milliseconds(trimmed) { return seconds >= 0 ? seconds * 1000 : nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return max(0, Milliseconds(date.timeIntervalSince1970 * 1000) - now)
     }
 }

@@ -25,6 +25,9 @@ public struct AttemptRecord: Sendable {
     public var nextAttemptAt: Milliseconds?
     /// Private webservice: erase the event's variables once it reaches a final state.
     public var isPrivate: Bool
+    /// A transient failure that says the receiver is unwell (timeout, 5xx, connection refused):
+    /// counts towards pausing the webservice.
+    public var isEndpointFailure: Bool = false
 
     public init(
         entry: ClaimedEntry, worker: String, startedAt: Milliseconds, durationMilliseconds: Int64, outcome: Outcome,

@@ -2,9 +2,14 @@ extension OutboxStore {
     /// Leases up to `limit` due events to `owner`: pending rows whose time has come and in-flight
     /// rows whose lease expired (their worker died). Each lease lasts the webservice's timeout
     /// plus `leaseGrace`, and the claim counts as an attempt.
-    public func claim(owner: String, limit: Int, now: Milliseconds = Timestamp.now(), leaseGrace: Milliseconds = 30_000)
-        throws -> [ClaimedEntry]
-    {
+    ///
+    /// Fairness: events of a paused webservice (see ``record(_:)``) are left waiting, and no
+    /// webservice gets more than `perWebserviceLimit` minus its `inFlight` count, so a slow
+    /// receiver cannot take every transfer slot.
+    public func claim(
+        owner: String, limit: Int, now: Milliseconds = Timestamp.now(), leaseGrace: Milliseconds = 30_000,
+        perWebserviceLimit: Int = .max, inFlight: [String: Int] = [:]
+    ) throws -> [ClaimedEntry] {
         // A read first: an idle worker never takes the write lock the IVR needs.
         guard limit > 0, try hasDueEntries(now: now) else { return [] }
         return try database.writeTransaction {
@@ -18,18 +23,41 @@ extension OutboxStore {
                     SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' AND lease_expires_at <= ?2
                                     ORDER BY lease_expires_at LIMIT ?4)
                     UNION ALL
-                    SELECT id FROM (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?2
-                                    ORDER BY next_attempt_at LIMIT ?4)
+                    SELECT ranked.id FROM (
+                        SELECT id, webservice,
+                               row_number() OVER (PARTITION BY webservice ORDER BY next_attempt_at, id) AS position
+                        FROM (SELECT id, webservice, next_attempt_at FROM outbox
+                              WHERE state = 'pending' AND next_attempt_at <= ?2
+                                AND webservice NOT IN (SELECT name FROM webservices WHERE paused_until > ?2)
+                              ORDER BY next_attempt_at LIMIT ?5)
+                    ) AS ranked
+                    LEFT JOIN json_each(?6) AS busy ON busy.key = ranked.webservice
+                    WHERE ranked.position <= ?7 - coalesce(busy.value, 0)
                     LIMIT ?4)
                 RETURNING id, webservice, call_id, reason, variables, attempts, created_at
                 """,
-                [.text(owner), .integer(now), .integer(leaseGrace), .integer(Int64(limit))]
+                [
+                    .text(owner), .integer(now), .integer(leaseGrace), .integer(Int64(limit)),
+                    // A bounded window of the oldest due rows keeps the claim's cost flat with a large backlog.
+                    .integer(Int64(max(256, limit * 4))), .text(Self.jsonObject(inFlight)),
+                    .integer(Int64(min(perWebserviceLimit, Int(Int32.max)))),
+                ]
             ) { row in
                 ClaimedEntry(
                     id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
                     variablesJSON: row.text(4), attempt: Int(row.int64(5)), createdAt: row.int64(6))
             }
         }
+    }
+
+    private static func jsonObject(_ counts: [String: Int]) -> String {
+        "{" + counts.map { "\"\(TemplateEncoding.jsonString.encode($0.key))\":\($0.value)" }.joined(separator: ",") + "}"
+    }
+
+    /// How many attempts were recorded for an event: fewer than its claims means workers died
+    /// while holding it.
+    public func recordedAttemptCount(eventID: Int64) throws -> Int {
+        Int(try database.query("SELECT count(*) FROM attempts WHERE event_id = ?", [.integer(eventID)]) { $0.int64(0) }.first ?? 0)
     }
 
     /// Whether any event is due now.
@@ -57,8 +85,14 @@ extension OutboxStore {
     /// An outcome is applied only while its lease is still the current one (same owner, same
     /// claim number, still in flight); the others are returned, unrecorded, because another
     /// worker has taken the event over and will record its own attempt.
+    ///
+    /// Each webservice's health follows: a delivery resets its failure count; a transient failure
+    /// adds one, and from `breaker.threshold` failures in a row on, the webservice is paused for
+    /// a time that grows with the count (up to `breaker.maximumPause`).
     @discardableResult
-    public func record(_ records: [AttemptRecord]) throws -> [AttemptRecord] {
+    public func record(
+        _ records: [AttemptRecord], now: Milliseconds = Timestamp.now(), breaker: CircuitBreaker = CircuitBreaker()
+    ) throws -> [AttemptRecord] {
         guard !records.isEmpty else { return [] }
         return try database.writeTransaction {
             var lost: [AttemptRecord] = []
@@ -94,6 +128,24 @@ extension OutboxStore {
                         .text(record.outcome.rawValue), SQLValue(record.httpStatus), SQLValue(record.error),
                         SQLValue(record.requestSummary), SQLValue(record.responseSummary),
                     ])
+                if record.outcome == .delivered {
+                    try database.run(
+                        "UPDATE webservices SET consecutive_failures = 0, paused_until = NULL WHERE name = ? AND consecutive_failures > 0",
+                        [.text(record.entry.webservice)])
+                } else if record.isEndpointFailure {
+                    try database.run(
+                        """
+                        UPDATE webservices SET
+                            consecutive_failures = consecutive_failures + 1,
+                            paused_until = CASE WHEN consecutive_failures + 1 >= ?2
+                                THEN ?3 + min(?4, ?5 * (consecutive_failures + 1) / ?2) ELSE paused_until END
+                        WHERE name = ?1
+                        """,
+                        [
+                            .text(record.entry.webservice), .integer(Int64(breaker.threshold)), .integer(now),
+                            .integer(breaker.maximumPause), .integer(breaker.pausePerThreshold),
+                        ])
+                }
             }
             return lost
         }

@@ -6,12 +6,13 @@ extension OutboxStore {
         try webservice.validate()
         try database.run(
             """
-            INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts,
+                                     max_age_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
-                private = excluded.private, max_attempts = excluded.max_attempts,
+                private = excluded.private, max_attempts = excluded.max_attempts, max_age_ms = excluded.max_age_ms,
                 updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
             """,
             [
@@ -19,7 +20,7 @@ extension OutboxStore {
                 .text(webservice.url), .text(Self.encodeFields(webservice.headers)),
                 .text(Self.encodeFields(webservice.parameters)), SQLValue(webservice.body),
                 .integer(webservice.timeoutMilliseconds), .integer(webservice.isPrivate ? 1 : 0),
-                .integer(Int64(webservice.maxAttempts)),
+                .integer(Int64(webservice.maxAttempts)), .integer(webservice.maxAgeMilliseconds),
             ])
     }
 
@@ -53,7 +54,7 @@ extension OutboxStore {
     }
 
     private static let selectWebservice =
-        "SELECT name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts FROM webservices"
+        "SELECT name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms FROM webservices"
 
     private static func decodeWebservice(_ row: Statement) throws -> Webservice {
         let name = row.text(0)
@@ -65,7 +66,7 @@ extension OutboxStore {
             name: name, kind: kind, method: method, url: row.text(3),
             headers: try decodeFields(row.text(4), of: name), parameters: try decodeFields(row.text(5), of: name),
             body: row.optionalText(6), timeoutMilliseconds: row.int64(7), isPrivate: row.int64(8) != 0,
-            maxAttempts: Int(row.int64(9)))
+            maxAttempts: Int(row.int64(9)), maxAgeMilliseconds: row.int64(10))
     }
 
     static func encodeFields(_ fields: [Webservice.Field]) -> String {

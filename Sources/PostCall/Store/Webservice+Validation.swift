@@ -11,6 +11,9 @@ extension Webservice {
         guard maxAttempts >= 1 else {
             throw PostCallError(.invalidInput, "webservice \(name): --max-attempts must be at least 1")
         }
+        guard maxAgeMilliseconds >= 0 else {
+            throw PostCallError(.invalidInput, "webservice \(name): --max-age cannot be negative")
+        }
         switch kind {
         case .rest:
             _ = try RESTRequestTemplate(self)

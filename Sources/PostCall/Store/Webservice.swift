@@ -35,12 +35,15 @@ public struct Webservice: Sendable, Equatable {
     public var timeoutMilliseconds: Int64
     /// Privacy mode: no call data is kept once an event is delivered or dead.
     public var isPrivate: Bool
+    /// Retries stop once an event has had this many attempts and is older than `maxAge`.
     public var maxAttempts: Int
+    /// See `maxAttempts`; 0 lets `maxAttempts` alone decide.
+    public var maxAgeMilliseconds: Int64
 
     public init(
         name: String, kind: Kind = .rest, method: Method = .post, url: String = "", headers: [Field] = [],
         parameters: [Field] = [], body: String? = nil, timeoutMilliseconds: Int64 = 10_000, isPrivate: Bool = false,
-        maxAttempts: Int = 12
+        maxAttempts: Int = 12, maxAgeMilliseconds: Int64 = 86_400_000
     ) {
         self.name = name
         self.kind = kind
@@ -52,5 +55,6 @@ public struct Webservice: Sendable, Equatable {
         self.timeoutMilliseconds = timeoutMilliseconds
         self.isPrivate = isPrivate
         self.maxAttempts = maxAttempts
+        self.maxAgeMilliseconds = maxAgeMilliseconds
     }
 }

@@ -55,4 +55,16 @@ public enum Timestamp {
         }
         return nil
     }
+
+    /// A duration for people: `750ms`, `45s`, `12m`, `3h20m`, `2d4h`.
+    public static func formatDuration(_ milliseconds: Milliseconds) -> String {
+        if milliseconds < 1000 { return "\(milliseconds)ms" }
+        let seconds = milliseconds / 1000
+        switch seconds {
+        case ..<60: return "\(seconds)s"
+        case ..<3600: return "\(seconds / 60)m" + (seconds % 60 == 0 ? "" : "\(seconds % 60)s")
+        case ..<86400: return "\(seconds / 3600)h" + (seconds % 3600 / 60 == 0 ? "" : "\(seconds % 3600 / 60)m")
+        default: return "\(seconds / 86400)d" + (seconds % 86400 / 3600 == 0 ? "" : "\(seconds % 86400 / 3600)h")
+        }
+    }
 }

@@ -231,3 +231,40 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(Set(try server.requests().compactMap { $0.header("Idempotency-Key") }).count, 3000)
     }
 }
+
+/// The database's filesystem fills up while a worker runs: it says so once, stops claiming, and
+/// delivers everything once space is freed. Needs root to mount a small tmpfs.
+final class DiskFullTests: XCTestCase {
+    func testAFullDiskPausesTheWorkerWhichRecoversWhenSpaceIsFreed() throws {
+        let scratch = try Scratch()
+        let mountPoint = scratch.path("small-disk")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mount = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint])
+        try XCTSkipIf(mount.status != 0, "cannot mount a tmpfs here: \(mount.stderr)")
+        defer { _ = try? runProcess("/bin/umount", [mountPoint]) }
+
+        let server = try TestHTTPServer(scratch: scratch)
+        let database = mountPoint + "/outbox.db"
+        let store = try OutboxStore(path: database)
+        try store.setWebservice(Webservice(name: "survey", url: "\(server.baseURL)/x"))
+        let ids = try (0..<5).map { try store.enqueue(webservice: "survey", callID: "c\($0)") }
+        // Due in 2 s: the worker starts while there is space, and must claim once the disk is full.
+        try store.database.run("UPDATE outbox SET next_attempt_at = next_attempt_at + 2000")
+        try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let worker = try WorkerProcess(database: database, logPath: scratch.path("worker.log"))
+        try waitUntil { worker.output.contains("worker started") }
+
+        let filler = mountPoint + "/filler"
+        _ = try runProcess("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k"])
+        try waitUntil(15) { worker.output.contains("disk full") }
+        XCTAssertTrue(worker.process.isRunning, "a full disk must not stop the worker")
+        for id in ids { XCTAssertEqual(try store.event(id: id)?.state, "pending") }
+
+        try FileManager.default.removeItem(atPath: filler)
+        let events = try waitForFinalStates(store, ids: ids)
+        XCTAssertEqual(worker.stop(), 0, worker.output)
+        XCTAssertTrue(events.values.allSatisfy { $0.state == "delivered" })
+        XCTAssertTrue(worker.output.contains("database available again"), worker.output)
+        XCTAssertEqual(worker.output.components(separatedBy: "disk full").count - 1, 1, "said once, not every second")
+    }
+}

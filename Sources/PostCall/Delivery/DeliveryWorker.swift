@@ -22,6 +22,7 @@ public final class DeliveryWorker {
     private var templates: [String: (webservice: Webservice, template: RESTRequestTemplate)] = [:]
     private var nextClaimAt: Milliseconds = 0
     private var storeBackoffUntil: Milliseconds = 0
+    private var storeFailure: String?
 
     private struct ActiveTransfer {
         let transfer: HTTPTransfer
@@ -128,6 +129,7 @@ public final class DeliveryWorker {
             } else {
                 nextClaimAt = now
             }
+            storeAvailable()
         } catch {
             storeUnavailable(error, while: "claiming events")
             return
@@ -304,6 +306,7 @@ public final class DeliveryWorker {
                     metadata: ["event": "\(record.entry.id)", "attempt": "\(record.entry.attempt)"])
             }
             unrecorded.removeAll(keepingCapacity: true)
+            storeAvailable()
         } catch {
             storeUnavailable(error, while: "recording \(unrecorded.count) outcomes")
         }
@@ -312,8 +315,19 @@ public final class DeliveryWorker {
     /// The database refused (locked past the busy timeout, disk full, read-only): say so, stop
     /// claiming for a moment and try again; outcomes stay in memory meanwhile.
     private func storeUnavailable(_ error: any Error, while activity: String) {
-        logger.error("database unavailable while \(activity); retrying in 1 s", metadata: ["error": "\(error)"])
+        let message = "\(error)"
+        // Said once per distinct failure, not every second while the disk stays full.
+        logger.log(
+            level: storeFailure == message ? .debug : .error,
+            "database unavailable while \(activity); not claiming, retrying every second", metadata: ["error": "\(message)"])
+        storeFailure = message
         storeBackoffUntil = Timestamp.now() + 1_000
+    }
+
+    private func storeAvailable() {
+        guard storeFailure != nil else { return }
+        storeFailure = nil
+        logger.notice("database available again; claiming resumed")
     }
 
     private func pollTimeout() -> Int {

@@ -96,15 +96,26 @@ public final class Database {
     /// The number of rows changed by the last statement.
     var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// Bytes available to us on the filesystem holding `path`, or `nil` if that cannot be told.
+    static func freeBytes(near path: String) -> UInt64? {
+        let directory = (path as NSString).deletingLastPathComponent
+        var stats = statvfs()
+        guard statvfs(directory.isEmpty ? "." : directory, &stats) == 0 else { return nil }
+        return UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
+    }
+
     func error(_ code: Int32, context: String) -> PostCallError {
         let detail = String(cString: sqlite3_errmsg(handle))
         let primary = code & 0xff
+        // A full disk often surfaces as an I/O error (creating the -wal or -shm file fails).
+        if primary == SQLITE_FULL || (primary == SQLITE_IOERR && Self.freeBytes(near: path) == 0) {
+            return PostCallError(
+                .diskFull, "disk full writing \(path) (\(context)); free space on its filesystem, the worker retries every second")
+        }
         switch primary {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return PostCallError(
                 .databaseBusy, "database \(path) stayed locked by another connection (\(context): \(detail)); it will be retried")
-        case SQLITE_FULL:
-            return PostCallError(.diskFull, "disk full writing \(path) (\(context)); free space on its filesystem")
         case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN:
             return PostCallError(
                 .readOnly,

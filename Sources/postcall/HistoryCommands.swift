@@ -9,6 +9,7 @@ struct ShowCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "The event id.") var eventID: Int64
     @Option(help: "table or json.") var format: OutputFormat = .table
+    @OptionGroup var time: TimeDisplayOptions
 
     struct Report: Encodable {
         let event: EventSummary
@@ -41,14 +42,17 @@ struct ShowCommand: ParsableCommand {
             print("event \(event.id): \(event.state), \(event.attempts) attempt(s)")
             print("  webservice  \(event.webservice)")
             print("  call        \(event.callID) (\(event.reason))")
-            print("  created     \(event.createdAt)")
-            if let delivered = event.deliveredAt { print("  delivered   \(delivered)") }
-            if let next = event.nextAttemptAt { print("  next try    \(next)") }
+            if try store.webservice(named: event.webservice)?.isPrivate == true {
+                print("  private     yes: variables, requests and responses are not kept")
+            }
+            print("  created     \(time.display(event.createdAt))")
+            if let delivered = event.deliveredAt { print("  delivered   \(time.display(delivered))") }
+            if let next = event.nextAttemptAt { print("  next try    \(time.display(next))") }
             if let error = event.lastError { print("  last error  \(error)") }
             for attempt in attempts {
                 print("")
                 let status = attempt.httpStatus.map { "HTTP \($0)" } ?? "no response"
-                print("attempt \(attempt.attempt): \(attempt.outcome), \(status), \(attempt.durationMilliseconds) ms, \(attempt.startedAt), worker \(attempt.worker)")
+                print("attempt \(attempt.attempt): \(attempt.outcome), \(status), \(attempt.durationMilliseconds) ms, \(time.display(attempt.startedAt)), worker \(attempt.worker)")
                 if let error = attempt.error { print("  error: \(error)") }
                 if let request = attempt.request {
                     print("  request:  \(request.method ?? "") \(request.url ?? "")")
@@ -57,6 +61,7 @@ struct ShowCommand: ParsableCommand {
                 }
                 if let response = attempt.response {
                     print("  response: \(response.status.map(String.init) ?? "-")")
+                    for header in response.headers { print("    \(header.joined(separator: ": "))") }
                     if !response.body.isEmpty { print("    body (\(response.bodyBytes) bytes): \(response.body.truncatedForTable(200))") }
                 }
             }
@@ -77,11 +82,12 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "Created before WHEN.") var until: String?
     @Option var limit: Int = 50
     @Option(help: "table, json or csv.") var format: OutputFormat = .table
+    @OptionGroup var time: TimeDisplayOptions
 
     func run() throws {
         let filter = HistoryFilter(
-            callID: callID, webservice: webservice, state: state, since: try since.map { try parseWhen($0, "--since") },
-            until: try until.map { try parseWhen($0, "--until") }, limit: limit)
+            callID: callID, webservice: webservice, state: state, since: try parseWhen(since, "--since"),
+            until: try parseWhen(until, "--until"), limit: limit)
         let events = try database.openStore().events(matching: filter)
         switch format {
         case .json:
@@ -99,19 +105,13 @@ struct HistoryCommand: ParsableCommand {
             var table = TextTable(header: ["ID", "CREATED", "WEBSERVICE", "CALL", "STATE", "TRIES", "LAST ERROR"])
             for event in events {
                 table.append([
-                    String(event.id), event.createdAt, event.webservice, event.callID, event.state, String(event.attempts),
+                    String(event.id), time.display(event.createdAt), event.webservice, event.callID, event.state,
+                    String(event.attempts),
                     (event.lastError ?? "").truncatedForTable(60),
                 ])
             }
             print(table.render())
         }
-    }
-
-    private func parseWhen(_ text: String, _ option: String) throws -> Int64 {
-        guard let time = Timestamp.parseWhen(text) else {
-            throw PostCallError(.invalidInput, "\(option) \(text.debugDescription) is neither RFC 3339 nor a duration like 90m, 2h, 7d")
-        }
-        return time
     }
 
     private func csvField(_ text: String) -> String {

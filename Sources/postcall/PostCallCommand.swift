@@ -8,8 +8,8 @@ struct PostCallCommand: ParsableCommand {
         commandName: "postcall",
         abstract: "Delivers IVR post-call webservices from a SQLite outbox, durably.",
         subcommands: [
-            MigrateCommand.self, WebserviceCommand.self, EnqueueCommand.self, WorkerCommand.self, ShowCommand.self,
-            HistoryCommand.self,
+            MigrateCommand.self, WebserviceCommand.self, EnqueueCommand.self, WorkerCommand.self, HistoryCommand.self,
+            ShowCommand.self, RetryCommand.self, StatsCommand.self, PruneCommand.self,
         ])
 
     /// Runs the command, mapping failures onto the documented exit codes: 1 when the operation

@@ -152,11 +152,14 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(try OutboxStore(path: fresh).database.schemaVersion, Migration.latestVersion)
     }
 
-    func testClaimUsesThePartialIndexes() throws {
+    func testClaimReadsOnlyThePartialIndexesNeverTheWholeBacklog() throws {
         let plan = try store.database.query(
-            "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= 5 ORDER BY next_attempt_at LIMIT 10"
+            "EXPLAIN QUERY PLAN " + OutboxStore.claimSQL, ["w", 0, 0, 10, 40, "{}", 10]
         ) { $0.text(3) }
-        XCTAssertTrue(plan.contains { $0.contains("outbox_pending_due") }, "\(plan)")
+        XCTAssertTrue(plan.contains { $0.contains("USING INDEX outbox_pending_due") }, "\(plan)")
+        XCTAssertTrue(plan.contains { $0.contains("USING INDEX outbox_lease_expiry") }, "\(plan)")
+        XCTAssertFalse(plan.contains { $0.contains("SCAN outbox") }, "\(plan)")
+        XCTAssertFalse(plan.contains { $0.contains("outbox_state_created") }, "\(plan)")
     }
 }
 

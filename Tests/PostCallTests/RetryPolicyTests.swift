@@ -38,12 +38,12 @@ final class RetryPolicyTests: XCTestCase {
         let policy = RetryPolicy()
         let webservice = Webservice(name: "s", url: "http://h/", maxAttempts: 12, maxAgeMilliseconds: 86_400_000)
         let created: Milliseconds = 0
-        XCTAssertTrue(policy.mayRetry(attempt: 12, createdAt: created, now: 3_600_000, webservice: webservice), "young: keep going")
-        XCTAssertTrue(policy.mayRetry(attempt: 3, createdAt: created, now: 90_000_000, webservice: webservice), "few attempts: keep going")
-        XCTAssertFalse(policy.mayRetry(attempt: 12, createdAt: created, now: 86_400_000, webservice: webservice))
+        XCTAssertTrue(policy.mayRetry(attempt: 12, startedAt: created, now: 3_600_000, webservice: webservice), "young: keep going")
+        XCTAssertTrue(policy.mayRetry(attempt: 3, startedAt: created, now: 90_000_000, webservice: webservice), "few attempts: keep going")
+        XCTAssertFalse(policy.mayRetry(attempt: 12, startedAt: created, now: 86_400_000, webservice: webservice))
         var attemptsOnly = webservice
         attemptsOnly.maxAgeMilliseconds = 0
-        XCTAssertFalse(policy.mayRetry(attempt: 12, createdAt: created, now: 1, webservice: attemptsOnly))
-        XCTAssertTrue(policy.mayRetry(attempt: 11, createdAt: created, now: 1, webservice: attemptsOnly))
+        XCTAssertFalse(policy.mayRetry(attempt: 12, startedAt: created, now: 1, webservice: attemptsOnly))
+        XCTAssertTrue(policy.mayRetry(attempt: 11, startedAt: created, now: 1, webservice: attemptsOnly))
     }
 }

@@ -23,6 +23,9 @@ public final class DeliveryWorker {
     private var nextClaimAt: Milliseconds = 0
     private var storeBackoffUntil: Milliseconds = 0
     private var storeFailure: String?
+    /// A private event reached its final state: its old row versions must leave the WAL.
+    private var scrubPending = false
+    private var lastScrub: Milliseconds = 0
 
     private struct ActiveTransfer {
         let transfer: HTTPTransfer
@@ -99,6 +102,7 @@ public final class DeliveryWorker {
             if databaseChanged { notifier?.drain() }
         }
         flushRecords()
+        scrubIfDue(force: true)
         if !unrecorded.isEmpty {
             logger.error(
                 "worker stopped with unrecorded outcomes; their events come back when the leases expire",
@@ -249,14 +253,15 @@ public final class DeliveryWorker {
         record.isEndpointFailure = failure.isTransient
         let now = Timestamp.now()
         if failure.isTransient
-            && configuration.retryPolicy.mayRetry(attempt: entry.attempt, createdAt: entry.createdAt, now: now, webservice: webservice)
+            && configuration.retryPolicy.mayRetry(
+                attempt: entry.attemptInBudget, startedAt: entry.budgetStartedAt, now: now, webservice: webservice)
         {
             record.outcome = .retry
             record.error = message
             record.nextAttemptAt = now + configuration.retryPolicy.delay(afterAttempt: entry.attempt, retryAfter: retryAfter)
         } else {
             record.outcome = .failed
-            record.error = failure.isTransient ? "gave up after \(entry.attempt) attempts: \(message)" : message
+            record.error = failure.isTransient ? "gave up after \(entry.attemptInBudget) attempts: \(message)" : message
         }
         return record
     }
@@ -291,6 +296,7 @@ public final class DeliveryWorker {
         guard !unrecorded.isEmpty, Timestamp.now() >= storeBackoffUntil else { return }
         do {
             let lost = try store.record(unrecorded, breaker: configuration.circuitBreaker)
+            if unrecorded.contains(where: { $0.isPrivate && $0.outcome != .retry }) { scrubPending = true }
             for record in unrecorded where record.outcome != .delivered && !lost.contains(where: { $0.entry == record.entry }) {
                 logger.log(
                     level: record.outcome == .failed ? .error : .warning,
@@ -309,6 +315,20 @@ public final class DeliveryWorker {
             storeAvailable()
         } catch {
             storeUnavailable(error, while: "recording \(unrecorded.count) outcomes")
+        }
+        scrubIfDue(force: false)
+    }
+
+    /// Empties the WAL after private events were finalised, at most once a second (and once
+    /// more when stopping), since each scrub briefly takes the database's write lock.
+    private func scrubIfDue(force: Bool) {
+        let now = Timestamp.now()
+        guard scrubPending, force || now - lastScrub >= 1_000 else { return }
+        lastScrub = now
+        do {
+            if try store.scrubWriteAheadLog() { scrubPending = false }
+        } catch {
+            logger.debug("could not empty the write-ahead log yet", metadata: ["error": "\(error)"])
         }
     }
 

@@ -52,9 +52,11 @@ public struct RetryPolicy: Sendable, Equatable {
         return delay(afterAttempt: attempt, retryAfter: retryAfter, using: &generator)
     }
 
-    /// Whether an event that failed transiently may be tried again.
-    public func mayRetry(attempt: Int, createdAt: Milliseconds, now: Milliseconds, webservice: Webservice) -> Bool {
-        attempt < webservice.maxAttempts || now - createdAt < webservice.maxAgeMilliseconds
+    /// Whether an event that failed transiently may be tried again: `attempt` counts the attempts
+    /// of the current budget, `startedAt` is when that budget began (the event's creation, or its
+    /// last manual retry).
+    public func mayRetry(attempt: Int, startedAt: Milliseconds, now: Milliseconds, webservice: Webservice) -> Bool {
+        attempt < webservice.maxAttempts || now - startedAt < webservice.maxAgeMilliseconds
     }
 
     /// Parses `Retry-After`: delay-seconds or an HTTP date. A malformed value is ignored.

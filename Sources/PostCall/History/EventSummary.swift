@@ -70,7 +70,7 @@ public struct AttemptSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// What `history` selects. Every field narrows the result; `nil` means any.
+/// What `history` (and `retry` by filter) selects. Every field narrows the result; `nil` means any.
 public struct HistoryFilter: Sendable {
     public var callID: String?
     public var webservice: String?
@@ -89,5 +89,36 @@ public struct HistoryFilter: Sendable {
         self.since = since
         self.until = until
         self.limit = limit
+    }
+}
+
+extension HistoryFilter {
+    /// The SQL condition for the filters that are set, with their bound values. Only the set
+    /// filters appear, so SQLite can pick the index that matches them (call id, webservice,
+    /// state, creation time).
+    func condition() -> (sql: String, values: [SQLValue]) {
+        var clauses: [String] = []
+        var values: [SQLValue] = []
+        if let callID {
+            clauses.append("call_id = ?")
+            values.append(.text(callID))
+        }
+        if let webservice {
+            clauses.append("webservice = ?")
+            values.append(.text(webservice))
+        }
+        if let state {
+            clauses.append("state = ?")
+            values.append(.text(state))
+        }
+        if let since {
+            clauses.append("created_at >= ?")
+            values.append(.integer(since))
+        }
+        if let until {
+            clauses.append("created_at < ?")
+            values.append(.integer(until))
+        }
+        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), values)
     }
 }

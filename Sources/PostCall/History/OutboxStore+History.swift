@@ -7,18 +7,10 @@ extension OutboxStore {
             throw PostCallError(
                 .invalidInput, "unknown state \(state.debugDescription); use one of \(Self.states.joined(separator: ", "))")
         }
-        // Each filter is written as `(? IS NULL OR column = ?)` so one prepared statement serves all
-        // combinations; SQLite still picks the index for the filters that are set.
+        let (condition, values) = filter.condition()
         return try database.query(
-            Self.selectEvent + """
-                 WHERE (?1 IS NULL OR call_id = ?1) AND (?2 IS NULL OR webservice = ?2) AND (?3 IS NULL OR state = ?3)
-                   AND created_at >= coalesce(?4, -9e18) AND created_at < coalesce(?5, 9e18)
-                 ORDER BY created_at DESC, id DESC LIMIT ?6
-                """,
-            [
-                SQLValue(filter.callID), SQLValue(filter.webservice), SQLValue(filter.state), SQLValue(filter.since),
-                SQLValue(filter.until), .integer(Int64(max(0, filter.limit))),
-            ], row: Self.decodeEvent)
+            Self.selectEvent + " WHERE \(condition) ORDER BY created_at DESC, id DESC LIMIT ?",
+            values + [.integer(Int64(max(0, filter.limit)))], row: Self.decodeEvent)
     }
 
     /// The event with this id, or `nil`.

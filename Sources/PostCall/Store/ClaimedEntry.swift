@@ -10,4 +10,12 @@ public struct ClaimedEntry: Sendable, Equatable {
     /// the worker whose claim is current.
     public let attempt: Int
     public let createdAt: Milliseconds
+    /// Where the current retry budget starts: `postcall retry` resets it.
+    public var retryBaseAttempt: Int = 0
+    public var retryBaseAt: Milliseconds? = nil
+
+    /// Attempts made since the retry budget started.
+    public var attemptInBudget: Int { attempt - retryBaseAttempt }
+    /// When the retry budget started.
+    public var budgetStartedAt: Milliseconds { retryBaseAt ?? createdAt }
 }

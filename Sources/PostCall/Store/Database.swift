@@ -9,6 +9,7 @@ public final class Database {
     let handle: OpaquePointer
     /// The file this connection opened.
     public let path: String
+    private let busyTimeoutMilliseconds: Int32
     private var statements: [String: Statement] = [:]
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -29,11 +30,21 @@ public final class Database {
         }
         self.handle = handle
         self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         // NORMAL is durable in WAL mode against a crash of the process; a power cut may undo the
         // last outcomes, which only means a redelivery (at-least-once), never a lost event.
         try execute("PRAGMA synchronous = NORMAL")
+        // Erased private data and deleted rows are overwritten with zeros, not left in free space.
+        try execute("PRAGMA secure_delete = ON")
+    }
+
+    /// Changes how long this connection waits for a lock, for calls that must not block long.
+    func withBusyTimeout<Result>(milliseconds: Int32, _ body: () throws -> Result) rethrows -> Result {
+        sqlite3_busy_timeout(handle, milliseconds)
+        defer { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) }
+        return try body()
     }
 
     deinit {

@@ -14,28 +14,7 @@ extension OutboxStore {
         guard limit > 0, try hasDueEntries(now: now) else { return [] }
         return try database.writeTransaction {
             try database.query(
-                """
-                UPDATE outbox SET
-                    state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
-                    lease_expires_at = ?2 + ?3
-                        + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
-                WHERE id IN (
-                    SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' AND lease_expires_at <= ?2
-                                    ORDER BY lease_expires_at LIMIT ?4)
-                    UNION ALL
-                    SELECT ranked.id FROM (
-                        SELECT id, webservice,
-                               row_number() OVER (PARTITION BY webservice ORDER BY next_attempt_at, id) AS position
-                        FROM (SELECT id, webservice, next_attempt_at FROM outbox
-                              WHERE state = 'pending' AND next_attempt_at <= ?2
-                                AND webservice NOT IN (SELECT name FROM webservices WHERE paused_until > ?2)
-                              ORDER BY next_attempt_at LIMIT ?5)
-                    ) AS ranked
-                    LEFT JOIN json_each(?6) AS busy ON busy.key = ranked.webservice
-                    WHERE ranked.position <= ?7 - coalesce(busy.value, 0)
-                    LIMIT ?4)
-                RETURNING id, webservice, call_id, reason, variables, attempts, created_at
-                """,
+                Self.claimSQL,
                 [
                     .text(owner), .integer(now), .integer(leaseGrace), .integer(Int64(limit)),
                     // A bounded window of the oldest due rows keeps the claim's cost flat with a large backlog.
@@ -45,10 +24,37 @@ extension OutboxStore {
             ) { row in
                 ClaimedEntry(
                     id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
-                    variablesJSON: row.text(4), attempt: Int(row.int64(5)), createdAt: row.int64(6))
+                    variablesJSON: row.text(4), attempt: Int(row.int64(5)), createdAt: row.int64(6),
+                    retryBaseAttempt: Int(row.int64(7)), retryBaseAt: row.optionalInt64(8))
             }
         }
     }
+
+    /// The claim. `INDEXED BY` pins the partial indexes: with no statistics SQLite would rather
+    /// read every pending row through (state, created_at) and sort them, which grows with the backlog.
+    static let claimSQL = """
+        UPDATE outbox SET
+            state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
+            lease_expires_at = ?2 + ?3
+                + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
+        WHERE id IN (
+            SELECT id FROM (SELECT id FROM outbox INDEXED BY outbox_lease_expiry
+                            WHERE state = 'in_flight' AND lease_expires_at <= ?2
+                            ORDER BY lease_expires_at LIMIT ?4)
+            UNION ALL
+            SELECT ranked.id FROM (
+                SELECT id, webservice,
+                       row_number() OVER (PARTITION BY webservice ORDER BY next_attempt_at, id) AS position
+                FROM (SELECT id, webservice, next_attempt_at FROM outbox INDEXED BY outbox_pending_due
+                      WHERE state = 'pending' AND next_attempt_at <= ?2
+                        AND webservice NOT IN (SELECT name FROM webservices WHERE paused_until > ?2)
+                      ORDER BY next_attempt_at LIMIT ?5)
+            ) AS ranked
+            LEFT JOIN json_each(?6) AS busy ON busy.key = ranked.webservice
+            WHERE ranked.position <= ?7 - coalesce(busy.value, 0)
+            LIMIT ?4)
+        RETURNING id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at
+        """
 
     private static func jsonObject(_ counts: [String: Int]) -> String {
         "{" + counts.map { "\"\(TemplateEncoding.jsonString.encode($0.key))\":\($0.value)" }.joined(separator: ",") + "}"
@@ -64,8 +70,8 @@ extension OutboxStore {
     public func hasDueEntries(now: Milliseconds = Timestamp.now()) throws -> Bool {
         try database.query(
             """
-            SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1)
-                OR EXISTS (SELECT 1 FROM outbox WHERE state = 'in_flight' AND lease_expires_at <= ?1)
+            SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_pending_due WHERE state = 'pending' AND next_attempt_at <= ?1)
+                OR EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight' AND lease_expires_at <= ?1)
             """, [.integer(now)]
         ) { $0.int64(0) != 0 }.first ?? false
     }
@@ -74,8 +80,8 @@ extension OutboxStore {
     public func nextDueTime() throws -> Milliseconds? {
         try database.query(
             """
-            SELECT min(coalesce((SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'), 9e18),
-                       coalesce((SELECT min(lease_expires_at) FROM outbox WHERE state = 'in_flight'), 9e18))
+            SELECT min(coalesce((SELECT min(next_attempt_at) FROM outbox INDEXED BY outbox_pending_due WHERE state = 'pending'), 9e18),
+                       coalesce((SELECT min(lease_expires_at) FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight'), 9e18))
             """
         ) { $0.int64(0) }.first.flatMap { $0 >= 9_000_000_000_000_000_000 ? nil : $0 }
     }

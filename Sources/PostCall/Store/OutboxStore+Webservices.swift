@@ -1,7 +1,8 @@
 import Foundation
 
 extension OutboxStore {
-    /// Creates or replaces a webservice's configuration.
+    /// Creates or replaces a webservice's configuration. A change also closes its circuit
+    /// breaker: a fixed URL deserves a try at once.
     public func setWebservice(_ webservice: Webservice) throws {
         try webservice.validate()
         try database.run(
@@ -13,6 +14,7 @@ extension OutboxStore {
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
                 private = excluded.private, max_attempts = excluded.max_attempts, max_age_ms = excluded.max_age_ms,
+                consecutive_failures = 0, paused_until = NULL,
                 updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
             """,
             [

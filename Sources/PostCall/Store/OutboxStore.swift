@@ -10,6 +10,16 @@ public final class OutboxStore {
         self.database = try Database(path: path)
     }
 
+    /// Copies the write-ahead log into the database file and empties it, so old versions of
+    /// erased private rows do not linger there. Waits at most 50 ms for other connections;
+    /// returns `false` if they kept it from completing (try again later).
+    public func scrubWriteAheadLog() throws -> Bool {
+        try database.withBusyTimeout(milliseconds: 50) {
+            let result = try database.query("PRAGMA wal_checkpoint(TRUNCATE)") { $0.int64(0) }
+            return result.first == 0
+        }
+    }
+
     /// Inserts an event exactly as an IVR would, and returns its id.
     @discardableResult
     public func enqueue(webservice: String, callID: String, reason: String = "hangup", variablesJSON: String = "{}") throws

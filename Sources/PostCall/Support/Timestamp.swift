@@ -29,6 +29,16 @@ public enum Timestamp {
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(time % 1000))
     }
 
+    /// Local time for people, e.g. `2026-11-25 15:03:07 +0100`.
+    public static func localTime(_ time: Milliseconds) -> String {
+        var seconds = time_t(time / 1000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S %z", &parts)
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Parses `WHEN`: RFC 3339 (`2026-11-25T14:00:00Z`, offsets and fractions allowed) or a
     /// duration back from `now` such as `90s`, `90m`, `2h`, `7d`.
     public static func parseWhen(_ text: String, now: Milliseconds = Timestamp.now()) -> Milliseconds? {

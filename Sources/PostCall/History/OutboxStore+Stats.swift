@@ -1,0 +1,124 @@
+/// What `postcall stats` reports. The JSON keys are stable.
+public struct OutboxStats: Codable, Sendable {
+    public struct WebserviceCounts: Codable, Sendable {
+        public var name: String
+        public var pending: Int
+        public var inFlight: Int
+        public var delivered: Int
+        public var dead: Int
+        public var consecutiveFailures: Int
+        /// Set while the circuit breaker holds the webservice's events back.
+        public var pausedUntil: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, pending, delivered, dead
+            case inFlight = "in_flight"
+            case consecutiveFailures = "consecutive_failures"
+            case pausedUntil = "paused_until"
+        }
+    }
+
+    public struct Window: Codable, Sendable {
+        public var window: String
+        public var attempts: Int
+        public var delivered: Int
+        public var retried: Int
+        public var failed: Int
+        public var deliveriesPerMinute: Double
+        /// Failed attempts (retried or given up) over all attempts, 0 when there were none.
+        public var failureRate: Double
+
+        enum CodingKeys: String, CodingKey {
+            case window, attempts, delivered, retried, failed
+            case deliveriesPerMinute = "deliveries_per_minute"
+            case failureRate = "failure_rate"
+        }
+    }
+
+    public struct Lease: Codable, Sendable {
+        public var worker: String
+        public var inFlight: Int
+        public var earliestExpiry: String
+
+        enum CodingKeys: String, CodingKey {
+            case worker
+            case inFlight = "in_flight"
+            case earliestExpiry = "earliest_expiry"
+        }
+    }
+
+    public var states: [String: Int]
+    public var webservices: [WebserviceCounts]
+    public var windows: [Window]
+    public var oldestPendingAgeSeconds: Double?
+    public var leases: [Lease]
+
+    enum CodingKeys: String, CodingKey {
+        case states, webservices, windows, leases
+        case oldestPendingAgeSeconds = "oldest_pending_age_seconds"
+    }
+}
+
+extension OutboxStore {
+    /// Counts, recent rates, the oldest waiting event and the workers holding leases.
+    public func stats(now: Milliseconds = Timestamp.now()) throws -> OutboxStats {
+        var states = Dictionary(uniqueKeysWithValues: Self.states.map { ($0, 0) })
+        for state in Self.states {
+            states[state] = Int(try database.query("SELECT count(*) FROM outbox WHERE state = ?", [.text(state)]) { $0.int64(0) }.first ?? 0)
+        }
+
+        var perWebservice: [String: OutboxStats.WebserviceCounts] = [:]
+        for webservice in try database.query(
+            "SELECT name, consecutive_failures, paused_until FROM webservices ORDER BY name",
+            row: { ($0.text(0), Int($0.int64(1)), $0.optionalInt64(2)) })
+        {
+            perWebservice[webservice.0] = OutboxStats.WebserviceCounts(
+                name: webservice.0, pending: 0, inFlight: 0, delivered: 0, dead: 0, consecutiveFailures: webservice.1,
+                pausedUntil: webservice.2.flatMap { $0 > now ? Timestamp.rfc3339($0) : nil })
+        }
+        for (name, state, count) in try database.query(
+            "SELECT webservice, state, count(*) FROM outbox GROUP BY webservice, state",
+            row: { ($0.text(0), $0.text(1), Int($0.int64(2))) })
+        {
+            var counts = perWebservice[name] ?? OutboxStats.WebserviceCounts(
+                name: name, pending: 0, inFlight: 0, delivered: 0, dead: 0, consecutiveFailures: 0, pausedUntil: nil)
+            switch state {
+            case "pending": counts.pending = count
+            case "in_flight": counts.inFlight = count
+            case "delivered": counts.delivered = count
+            default: counts.dead = count
+            }
+            perWebservice[name] = counts
+        }
+
+        let windows: [(String, Milliseconds)] = [("5m", 300_000), ("1h", 3_600_000), ("24h", 86_400_000)]
+        let rates = try windows.map { label, length in
+            var outcomes: [String: Int] = [:]
+            for (outcome, count) in try database.query(
+                "SELECT outcome, count(*) FROM attempts WHERE started_at >= ? GROUP BY outcome", [.integer(now - length)],
+                row: { ($0.text(0), Int($0.int64(1))) })
+            {
+                outcomes[outcome] = count
+            }
+            let total = outcomes.values.reduce(0, +)
+            let delivered = outcomes["delivered"] ?? 0
+            return OutboxStats.Window(
+                window: label, attempts: total, delivered: delivered, retried: outcomes["retry"] ?? 0,
+                failed: outcomes["failed"] ?? 0, deliveriesPerMinute: Double(delivered) / (Double(length) / 60_000),
+                failureRate: total == 0 ? 0 : Double(total - delivered) / Double(total))
+        }
+
+        let oldest = try database.query("SELECT min(created_at) FROM outbox WHERE state = 'pending'") { $0.optionalInt64(0) }
+            .first ?? nil
+        let leases = try database.query(
+            """
+            SELECT lease_owner, count(*), min(lease_expires_at) FROM outbox WHERE state = 'in_flight'
+            GROUP BY lease_owner ORDER BY lease_owner
+            """
+        ) { OutboxStats.Lease(worker: $0.text(0), inFlight: Int($0.int64(1)), earliestExpiry: Timestamp.rfc3339($0.int64(2))) }
+
+        return OutboxStats(
+            states: states, webservices: perWebservice.values.sorted { $0.name < $1.name }, windows: rates,
+            oldestPendingAgeSeconds: oldest.map { Double(now - $0) / 1000 }, leases: leases)
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import PostCall
+
+/// `--local`: show times in the machine's time zone instead of UTC.
+struct TimeDisplayOptions: ParsableArguments {
+    @Flag(name: .customLong("local"), help: "Show times in local time instead of UTC.")
+    var localTime = false
+
+    func display(_ rfc3339: String) -> String {
+        guard localTime, let time = Timestamp.parseWhen(rfc3339) else { return rfc3339 }
+        return Timestamp.localTime(time)
+    }
+}
+
+/// Parses `WHEN` options, naming the option in the error.
+func parseWhen(_ text: String?, _ option: String) throws -> Int64? {
+    guard let text else { return nil }
+    guard let time = Timestamp.parseWhen(text) else {
+        throw PostCallError(.invalidInput, "\(option) \(text.debugDescription) is neither RFC 3339 nor a duration like 90m, 2h, 7d")
+    }
+    return time
+}
+
+struct RetryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry",
+        abstract: "Requeue events by id, or every event matching a filter, with a fresh retry budget.",
+        discussion: """
+            Examples:
+              postcall retry 1042 1043
+              postcall retry --state dead --webservice survey --since 2026-11-25T08:00:00Z
+            Fix the webservice first (postcall webservice set), then retry. Delivered events can be \
+            sent again by id or with --state delivered. Private events that are delivered or dead \
+            cannot be retried: their variables were erased.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "Event ids.") var eventIDs: [Int64] = []
+    @Option(help: "pending, dead or delivered (required without ids).") var state: String?
+    @Option var webservice: String?
+    @Option(name: .customLong("call-id")) var callID: String?
+    @Option(help: "Created at or after WHEN.") var since: String?
+    @Option(help: "Created before WHEN.") var until: String?
+
+    func validate() throws {
+        let filtered = state != nil || webservice != nil || callID != nil || since != nil || until != nil
+        if eventIDs.isEmpty && state == nil {
+            throw ValidationError("give event ids, or --state with optional --webservice, --call-id, --since, --until")
+        }
+        if !eventIDs.isEmpty && filtered {
+            throw ValidationError("give either event ids or a filter, not both")
+        }
+    }
+
+    func run() throws {
+        let store = try database.openStore()
+        let result: RequeueResult
+        if eventIDs.isEmpty {
+            result = try store.requeue(
+                matching: HistoryFilter(
+                    callID: callID, webservice: webservice, state: state, since: try parseWhen(since, "--since"),
+                    until: try parseWhen(until, "--until")))
+        } else {
+            result = try store.requeue(ids: eventIDs)
+        }
+        print("requeued \(result.requeued.count) event\(result.requeued.count == 1 ? "" : "s")")
+        if !result.notFound.isEmpty { print("not found: \(result.notFound.map(String.init).joined(separator: " "))") }
+        if !result.inFlight.isEmpty {
+            print("skipped, being delivered now: \(result.inFlight.map(String.init).joined(separator: " "))")
+        }
+        if !result.erased.isEmpty {
+            print("skipped, private and their data erased: \(result.erased.map(String.init).joined(separator: " "))")
+        }
+        if result.requeued.isEmpty && !eventIDs.isEmpty {
+            throw PostCallError(.invalidInput, "no event was requeued")
+        }
+    }
+}
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete delivered events (and their attempts) older than a duration; dead events stay.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(name: .customLong("older-than"), help: "A duration such as 30d, 12h.") var olderThan: String
+
+    func run() throws {
+        guard let age = Timestamp.parseDuration(olderThan) else {
+            throw PostCallError(.invalidInput, "--older-than \(olderThan.debugDescription) must be a duration like 30d, 12h")
+        }
+        let deleted = try database.openStore().pruneDelivered(before: Timestamp.now() - age)
+        print("pruned \(deleted) delivered event\(deleted == 1 ? "" : "s") older than \(olderThan)")
+    }
+}
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Counts per state and webservice, recent rates, oldest pending event, leases.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "table or json.") var format: OutputFormat = .table
+
+    func run() throws {
+        let stats = try database.openStore().stats()
+        if format == .json { return try printJSON(stats) }
+
+        print("events: " + ["pending", "in_flight", "delivered", "dead"].map { "\($0) \(stats.states[$0] ?? 0)" }.joined(separator: ", "))
+        if let age = stats.oldestPendingAgeSeconds {
+            print("oldest pending event: \(Timestamp.formatDuration(Int64(age * 1000))) old")
+        }
+        print("")
+        var webservices = TextTable(header: ["WEBSERVICE", "PENDING", "IN FLIGHT", "DELIVERED", "DEAD", "FAILING", "PAUSED UNTIL"])
+        for row in stats.webservices {
+            webservices.append([
+                row.name, String(row.pending), String(row.inFlight), String(row.delivered), String(row.dead),
+                String(row.consecutiveFailures), row.pausedUntil ?? "",
+            ])
+        }
+        print(webservices.render())
+        print("")
+        var windows = TextTable(header: ["WINDOW", "ATTEMPTS", "DELIVERED", "RETRIED", "FAILED", "DELIVERED/MIN", "FAILURE RATE"])
+        for window in stats.windows {
+            windows.append([
+                window.window, String(window.attempts), String(window.delivered), String(window.retried),
+                String(window.failed), String(format: "%.1f", window.deliveriesPerMinute),
+                String(format: "%.1f%%", window.failureRate * 100),
+            ])
+        }
+        print(windows.render())
+        if !stats.leases.isEmpty {
+            print("")
+            var leases = TextTable(header: ["WORKER", "IN FLIGHT", "EARLIEST LEASE EXPIRY"])
+            for lease in stats.leases { leases.append([lease.worker, String(lease.inFlight), lease.earliestExpiry]) }
+            print(leases.render())
+        }
+    }
+}

@@ -39,8 +39,9 @@ CREATE TABLE outbox (
     last_error       TEXT
 );
 
--- Claiming reads only due pending rows and expired leases, however large the delivered history.
-CREATE INDEX outbox_pending_due ON outbox (next_attempt_at) WHERE state = 'pending';
+-- Claiming reads only due pending rows (per webservice, oldest due first) and expired leases,
+-- however large the delivered history.
+CREATE INDEX outbox_pending_due ON outbox (webservice, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_lease_expiry ON outbox (lease_expires_at) WHERE state = 'in_flight';
 CREATE INDEX outbox_call_id ON outbox (call_id);
 CREATE INDEX outbox_webservice_created ON outbox (webservice, created_at);

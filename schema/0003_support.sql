@@ -5,5 +5,7 @@
 ALTER TABLE outbox ADD COLUMN retry_base_attempt INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN retry_base_at INTEGER;
 
--- `history --state` and `retry --state`, newest first; `prune` walks delivered rows by age.
-CREATE INDEX outbox_state_created ON outbox (state, created_at);
+-- `history --state dead` and `retry --state dead`, newest first. Partial, so that the states
+-- every event passes through (pending, in_flight, delivered) cost nothing to maintain; the other
+-- states are served by outbox_pending_due, outbox_lease_expiry and outbox_created.
+CREATE INDEX outbox_dead_created ON outbox (created_at) WHERE state = 'dead';

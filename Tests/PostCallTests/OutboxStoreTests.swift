@@ -153,13 +153,47 @@ final class OutboxStoreTests: XCTestCase {
     }
 
     func testClaimReadsOnlyThePartialIndexesNeverTheWholeBacklog() throws {
-        let plan = try store.database.query(
-            "EXPLAIN QUERY PLAN " + OutboxStore.claimSQL, ["w", 0, 0, 10, 40, "{}", 10]
-        ) { $0.text(3) }
-        XCTAssertTrue(plan.contains { $0.contains("USING INDEX outbox_pending_due") }, "\(plan)")
-        XCTAssertTrue(plan.contains { $0.contains("USING INDEX outbox_lease_expiry") }, "\(plan)")
-        XCTAssertFalse(plan.contains { $0.contains("SCAN outbox") }, "\(plan)")
-        XCTAssertFalse(plan.contains { $0.contains("outbox_state_created") }, "\(plan)")
+        for (sql, values) in [
+            (OutboxStore.dueWebservicesSQL, [SQLValue.integer(0)]),
+            (OutboxStore.pendingSliceSQL, ["survey", 0, 10, 0]),
+        ] {
+            let plan = try store.database.query("EXPLAIN QUERY PLAN " + sql, values) { $0.text(3) }
+            XCTAssertTrue(plan.contains { $0.contains("USING INDEX outbox_pending_due (webservice=? AND next_attempt_at<?)") || $0.contains("USING COVERING INDEX outbox_pending_due (webservice=? AND next_attempt_at<?)") }, "\(plan)")
+            XCTAssertFalse(plan.contains { $0.contains("SCAN outbox") || $0.contains("TEMP B-TREE") }, "\(plan)")
+        }
+    }
+
+    func testClaimSharesABatchBetweenWebservicesAndRespectsTheCap() throws {
+        try store.setWebservice(Webservice(name: "busy", url: "http://127.0.0.1:9/b"))
+        try store.setWebservice(Webservice(name: "quiet", url: "http://127.0.0.1:9/q"))
+        try store.database.writeTransaction {
+            for index in 0..<500 { try store.enqueue(webservice: "busy", callID: "b\(index)") }
+        }
+        for index in 0..<3 { try store.enqueue(webservice: "quiet", callID: "q\(index)") }
+        let claimed = try store.claim(owner: "w", limit: 10, perWebserviceLimit: 6, inFlight: ["busy": 2])
+        let counts = Dictionary(grouping: claimed, by: \.webservice).mapValues(\.count)
+        XCTAssertEqual(counts, ["busy": 4, "quiet": 3], "quiet's events are not stuck behind busy's backlog; busy stays under its cap")
+        XCTAssertEqual(Set(claimed.map(\.id)).count, claimed.count)
+    }
+
+    func testHistoryFiltersUseAnIndexThatMatches() throws {
+        let expectations: [(HistoryFilter, String)] = [
+            (HistoryFilter(), "outbox_created"),
+            (HistoryFilter(callID: "c"), "outbox_call_id"),
+            (HistoryFilter(webservice: "survey"), "outbox_webservice_created"),
+            (HistoryFilter(state: "dead"), "outbox_dead_created"),
+            (HistoryFilter(state: "pending"), "outbox_pending_due"),
+            (HistoryFilter(state: "in_flight"), "outbox_lease_expiry"),
+            (HistoryFilter(state: "delivered", since: 0), "outbox_created"),
+            (HistoryFilter(webservice: "survey", state: "dead", since: 0), "outbox_"),
+        ]
+        for (filter, index) in expectations {
+            let (_, values) = filter.condition()
+            let plan = try store.database.query(
+                "EXPLAIN QUERY PLAN " + OutboxStore.historySQL(filter), values + [.integer(50)]) { $0.text(3) }
+            XCTAssertTrue(plan.contains { $0.contains("USING INDEX \(index)") || $0.contains("USING COVERING INDEX \(index)") }, "\(filter): \(plan)")
+            XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN outbox") && !$0.contains("INDEX") }, "\(filter): \(plan)")
+        }
     }
 }
 

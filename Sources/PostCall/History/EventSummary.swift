@@ -108,8 +108,9 @@ extension HistoryFilter {
             values.append(.text(webservice))
         }
         if let state {
-            clauses.append("state = ?")
-            values.append(.text(state))
+            // Written as a literal from our own list, not bound: SQLite uses a partial index
+            // (`WHERE state = 'dead'`) only when it can see the value at prepare time.
+            clauses.append(OutboxStore.states.first { $0 == state }.map { "state = '\($0)'" } ?? "0")
         }
         if let since {
             clauses.append("created_at >= ?")
@@ -120,5 +121,11 @@ extension HistoryFilter {
             values.append(.integer(until))
         }
         return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), values)
+    }
+
+    /// Newest first. For the short-lived states the order is written `+created_at` so SQLite
+    /// reads their small partial index and sorts, instead of walking all history by creation time.
+    var newestFirst: String {
+        state == "pending" || state == "in_flight" ? "+created_at DESC, id DESC" : "created_at DESC, id DESC"
     }
 }

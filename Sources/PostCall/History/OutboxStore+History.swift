@@ -9,8 +9,12 @@ extension OutboxStore {
         }
         let (condition, values) = filter.condition()
         return try database.query(
-            Self.selectEvent + " WHERE \(condition) ORDER BY created_at DESC, id DESC LIMIT ?",
+            Self.historySQL(filter),
             values + [.integer(Int64(max(0, filter.limit)))], row: Self.decodeEvent)
+    }
+
+    static func historySQL(_ filter: HistoryFilter) -> String {
+        selectEvent + " WHERE \(filter.condition().sql) ORDER BY \(filter.newestFirst) LIMIT ?"
     }
 
     /// The event with this id, or `nil`.

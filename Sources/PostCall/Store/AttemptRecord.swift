@@ -47,6 +47,9 @@ public struct AttemptRecord: Sendable {
         self.isPrivate = isPrivate
     }
 
+    /// When the attempt ended.
+    public var finishedAt: Milliseconds { startedAt + durationMilliseconds }
+
     /// The event's state after this attempt.
     var resultingState: String {
         switch outcome {

@@ -1,11 +1,14 @@
 extension OutboxStore {
-    /// Leases up to `limit` due events to `owner`: pending rows whose time has come and in-flight
-    /// rows whose lease expired (their worker died). Each lease lasts the webservice's timeout
-    /// plus `leaseGrace`, and the claim counts as an attempt.
+    /// Leases up to `limit` due events to `owner`: in-flight rows whose lease expired (their
+    /// worker died) first, then pending rows whose time has come. Each lease lasts the
+    /// webservice's timeout plus `leaseGrace`, and the claim counts as an attempt.
     ///
-    /// Fairness: events of a paused webservice (see ``record(_:)``) are left waiting, and no
-    /// webservice gets more than `perWebserviceLimit` minus its `inFlight` count, so a slow
-    /// receiver cannot take every transfer slot.
+    /// Fairness: each webservice with due events is read from its own slice of the pending index,
+    /// up to `perWebserviceLimit` minus its `inFlight` count, with the batch shared out between
+    /// webservices before any gets more than its share. So a webservice with a huge backlog or a
+    /// slow receiver cannot take every slot, and events of a paused webservice (see ``record(_:now:breaker:)``)
+    /// wait without being read at all. Every read walks an index from its due end: the cost does
+    /// not grow with the backlog.
     public func claim(
         owner: String, limit: Int, now: Milliseconds = Timestamp.now(), leaseGrace: Milliseconds = 30_000,
         perWebserviceLimit: Int = .max, inFlight: [String: Int] = [:]
@@ -13,14 +16,42 @@ extension OutboxStore {
         // A read first: an idle worker never takes the write lock the IVR needs.
         guard limit > 0, try hasDueEntries(now: now) else { return [] }
         return try database.writeTransaction {
-            try database.query(
-                Self.claimSQL,
-                [
-                    .text(owner), .integer(now), .integer(leaseGrace), .integer(Int64(limit)),
-                    // A bounded window of the oldest due rows keeps the claim's cost flat with a large backlog.
-                    .integer(Int64(max(256, limit * 4))), .text(Self.jsonObject(inFlight)),
-                    .integer(Int64(min(perWebserviceLimit, Int(Int32.max)))),
-                ]
+            var ids = try database.query(
+                """
+                SELECT id FROM outbox INDEXED BY outbox_lease_expiry
+                WHERE state = 'in_flight' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?
+                """, [.integer(now), .integer(Int64(limit))]
+            ) { $0.int64(0) }
+
+            var room = try dueWebservices(now: now).map { name in
+                (name: name, room: max(0, perWebserviceLimit - inFlight[name, default: 0]), taken: 0)
+            }.filter { $0.room > 0 }
+            // First each webservice's fair share of the batch, then whatever is left to those with more.
+            while ids.count < limit, !room.isEmpty {
+                let share = max(1, (limit - ids.count) / room.count)
+                var next: [(name: String, room: Int, taken: Int)] = []
+                for (name, available, alreadyTaken) in room where ids.count < limit {
+                    let take = min(share, available, limit - ids.count)
+                    let taken = try database.query(
+                        Self.pendingSliceSQL, [.text(name), .integer(now), .integer(Int64(take)), .integer(Int64(alreadyTaken))]
+                    ) { $0.int64(0) }
+                    ids += taken
+                    // A webservice that filled its share may have more; one that did not is drained.
+                    if taken.count == take && available > take { next.append((name, available - take, alreadyTaken + take)) }
+                }
+                room = next
+            }
+            guard !ids.isEmpty else { return [] }
+            return try database.query(
+                """
+                UPDATE outbox SET
+                    state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
+                    lease_expires_at = ?2 + ?3
+                        + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
+                WHERE id IN (SELECT value FROM json_each(?4))
+                RETURNING id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at
+                """,
+                [.text(owner), .integer(now), .integer(leaseGrace), .text(Self.jsonArray(ids))]
             ) { row in
                 ClaimedEntry(
                     id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
@@ -30,34 +61,29 @@ extension OutboxStore {
         }
     }
 
-    /// The claim. `INDEXED BY` pins the partial indexes: with no statistics SQLite would rather
-    /// read every pending row through (state, created_at) and sort them, which grows with the backlog.
-    static let claimSQL = """
-        UPDATE outbox SET
-            state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
-            lease_expires_at = ?2 + ?3
-                + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
-        WHERE id IN (
-            SELECT id FROM (SELECT id FROM outbox INDEXED BY outbox_lease_expiry
-                            WHERE state = 'in_flight' AND lease_expires_at <= ?2
-                            ORDER BY lease_expires_at LIMIT ?4)
-            UNION ALL
-            SELECT ranked.id FROM (
-                SELECT id, webservice,
-                       row_number() OVER (PARTITION BY webservice ORDER BY next_attempt_at, id) AS position
-                FROM (SELECT id, webservice, next_attempt_at FROM outbox INDEXED BY outbox_pending_due
-                      WHERE state = 'pending' AND next_attempt_at <= ?2
-                        AND webservice NOT IN (SELECT name FROM webservices WHERE paused_until > ?2)
-                      ORDER BY next_attempt_at LIMIT ?5)
-            ) AS ranked
-            LEFT JOIN json_each(?6) AS busy ON busy.key = ranked.webservice
-            WHERE ranked.position <= ?7 - coalesce(busy.value, 0)
-            LIMIT ?4)
-        RETURNING id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at
+    /// The webservices that have due events now and are not paused.
+    func dueWebservices(now: Milliseconds) throws -> [String] {
+        try database.query(Self.dueWebservicesSQL, [.integer(now)]) { $0.text(0) }
+    }
+
+    /// One probe of the pending index per webservice; `INDEXED BY` pins it, since without
+    /// statistics SQLite might prefer walking the whole history.
+    static let dueWebservicesSQL = """
+        SELECT name FROM webservices
+        WHERE coalesce(paused_until, 0) <= ?1
+          AND EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_pending_due
+                      WHERE state = 'pending' AND webservice = webservices.name AND next_attempt_at <= ?1)
         """
 
-    private static func jsonObject(_ counts: [String: Int]) -> String {
-        "{" + counts.map { "\"\(TemplateEncoding.jsonString.encode($0.key))\":\($0.value)" }.joined(separator: ",") + "}"
+    /// The oldest due pending events of one webservice, past the ones already taken.
+    static let pendingSliceSQL = """
+        SELECT id FROM outbox INDEXED BY outbox_pending_due
+        WHERE state = 'pending' AND webservice = ?1 AND next_attempt_at <= ?2
+        ORDER BY next_attempt_at LIMIT ?3 OFFSET ?4
+        """
+
+    static func jsonArray(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
     /// How many attempts were recorded for an event: fewer than its claims means workers died
@@ -66,22 +92,28 @@ extension OutboxStore {
         Int(try database.query("SELECT count(*) FROM attempts WHERE event_id = ?", [.integer(eventID)]) { $0.int64(0) }.first ?? 0)
     }
 
-    /// Whether any event is due now.
+    /// Whether any event is due now: an expired lease, or a pending event of a webservice that
+    /// is not paused.
     public func hasDueEntries(now: Milliseconds = Timestamp.now()) throws -> Bool {
         try database.query(
             """
-            SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_pending_due WHERE state = 'pending' AND next_attempt_at <= ?1)
-                OR EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight' AND lease_expires_at <= ?1)
+            SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight' AND lease_expires_at <= ?1)
+                OR EXISTS (\(Self.dueWebservicesSQL))
             """, [.integer(now)]
         ) { $0.int64(0) != 0 }.first ?? false
     }
 
-    /// When the next event becomes due (a retry's time or a lease's expiry), if any is waiting.
+    /// When the next event becomes due (a retry's time, a pause's end or a lease's expiry), if
+    /// any is waiting.
     public func nextDueTime() throws -> Milliseconds? {
         try database.query(
             """
-            SELECT min(coalesce((SELECT min(next_attempt_at) FROM outbox INDEXED BY outbox_pending_due WHERE state = 'pending'), 9e18),
-                       coalesce((SELECT min(lease_expires_at) FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight'), 9e18))
+            SELECT min(
+                coalesce((SELECT min(max(coalesce(paused_until, 0),
+                                         (SELECT min(next_attempt_at) FROM outbox INDEXED BY outbox_pending_due
+                                          WHERE state = 'pending' AND webservice = webservices.name)))
+                          FROM webservices), 9e18),
+                coalesce((SELECT min(lease_expires_at) FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight'), 9e18))
             """
         ) { $0.int64(0) }.first.flatMap { $0 >= 9_000_000_000_000_000_000 ? nil : $0 }
     }
@@ -114,7 +146,7 @@ extension OutboxStore {
                     """,
                     [
                         .text(record.resultingState), SQLValue(record.nextAttemptAt),
-                        record.outcome == .delivered ? .integer(record.startedAt + record.durationMilliseconds) : .null,
+                        record.outcome == .delivered ? .integer(record.finishedAt) : .null,
                         SQLValue(record.error), .integer(record.isPrivate && final ? 1 : 0), .integer(record.entry.id),
                         .text(record.worker), .integer(Int64(record.entry.attempt)),
                     ])

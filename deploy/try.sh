@@ -6,11 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-if ! dpkg -s pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev sqlite3 python3 >/dev/null 2>&1; then
+if ! dpkg -s pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev sqlite3 python3 python3-pip >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev sqlite3 python3 >/dev/null
+        pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev sqlite3 python3 python3-pip >/dev/null
 fi
+# For the tests: they check the metrics with Prometheus's Python text parser.
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus-client 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages prometheus-client
 swift build -c release --product postcall
 postcall=.build/release/postcall
 

@@ -9,3 +9,9 @@ ALTER TABLE outbox ADD COLUMN retry_base_at INTEGER;
 -- every event passes through (pending, in_flight, delivered) cost nothing to maintain; the other
 -- states are served by outbox_pending_due, outbox_lease_expiry and outbox_created.
 CREATE INDEX outbox_dead_created ON outbox (created_at) WHERE state = 'dead';
+
+-- `postcall health` proves the database takes writes by updating this one row.
+CREATE TABLE health (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+);

@@ -62,7 +62,21 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env POSTCALL_LOG_LEVEL).")
     var logLevel: String = environment("POSTCALL_LOG_LEVEL") ?? "info"
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve Prometheus metrics at http://HOST:PORT/metrics; 0 picks a free port (env POSTCALL_METRICS_PORT; default: none).")
+    var metricsPort: Int? = environment("POSTCALL_METRICS_PORT").flatMap(Int.init)
+
+    @Option(name: .customLong("metrics-host"), help: "The IPv4 address metrics listen on (env POSTCALL_METRICS_HOST).")
+    var metricsHost: String = environment("POSTCALL_METRICS_HOST") ?? "127.0.0.1"
+
+    @Option(name: .customLong("log-format"), help: "logfmt or json: one line per event on standard error (env POSTCALL_LOG_FORMAT).")
+    var logFormat: String = environment("POSTCALL_LOG_FORMAT") ?? "logfmt"
+
     func validate() throws {
+        guard LineLogHandler.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be logfmt or json")
+        }
         guard concurrency >= 1 && concurrency <= 10_000 else {
             throw ValidationError("--concurrency must be between 1 and 10000")
         }
@@ -86,22 +100,19 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let format = LineLogHandler.Format(rawValue: logFormat) ?? .logfmt
+        LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }
         let logger = Logger(label: "postcall.worker")
         let duration = { (text: String) in Timestamp.parseDuration(text) ?? 0 }
-        let worker = try DeliveryWorker(
-            store: try database.openStore(),
-            configuration: WorkerConfiguration(
+        var configuration = WorkerConfiguration(
                 workerID: workerID ?? "\(ProcessInfo.processInfo.hostName):\(getpid())", concurrency: concurrency,
                 webserviceConcurrency: webserviceConcurrency, leaseGrace: duration(leaseGrace),
                 idlePollInterval: max(1, duration(pollInterval)), drainTimeout: duration(drainTimeout),
                 retryPolicy: RetryPolicy(firstDelay: max(1, duration(retryFirstDelay)), maximumDelay: max(1, duration(retryMaxDelay))),
-                circuitBreaker: CircuitBreaker(threshold: breakerThreshold, maximumPause: duration(breakerMaxPause))),
-            logger: logger)
+                circuitBreaker: CircuitBreaker(threshold: breakerThreshold, maximumPause: duration(breakerMaxPause)))
+        configuration.metricsPort = metricsPort
+        configuration.metricsHost = metricsHost
+        let worker = try DeliveryWorker(store: try database.openStore(), configuration: configuration, logger: logger)
 
         let stop = worker.stopHandle
         var sources: [any DispatchSourceSignal] = []

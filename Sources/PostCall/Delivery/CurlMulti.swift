@@ -50,17 +50,15 @@ final class CurlMulti {
         return finished
     }
 
-    /// Waits until a transfer has work, `wakeDescriptor` is readable, ``wakeUp()`` is called or
-    /// `timeoutMilliseconds` pass. Returns whether `wakeDescriptor` became readable.
-    func poll(timeoutMilliseconds: Int, wakeDescriptor: Int32?) -> Bool {
-        var extra = curl_waitfd(fd: wakeDescriptor ?? -1, events: Int16(CURL_WAIT_POLLIN), revents: 0)
+    /// Waits until a transfer has work, one of `descriptors` is readable, ``wakeUp()`` is called
+    /// or `timeoutMilliseconds` pass. Returns the descriptors that became readable.
+    func poll(timeoutMilliseconds: Int, descriptors: [Int32]) -> Set<Int32> {
+        var waits = descriptors.map { curl_waitfd(fd: $0, events: Int16(CURL_WAIT_POLLIN), revents: 0) }
         let timeout = Int32(clamping: max(0, timeoutMilliseconds))
-        if wakeDescriptor != nil {
-            curl_multi_poll(handle, &extra, 1, timeout, nil)
-            return extra.revents & Int16(CURL_WAIT_POLLIN) != 0
+        waits.withUnsafeMutableBufferPointer {
+            _ = curl_multi_poll(handle, $0.baseAddress, UInt32($0.count), timeout, nil)
         }
-        curl_multi_poll(handle, nil, 0, timeout, nil)
-        return false
+        return Set(waits.filter { $0.revents & Int16(CURL_WAIT_POLLIN) != 0 }.map(\.fd))
     }
 
     /// Interrupts ``poll(timeoutMilliseconds:wakeDescriptor:)`` from any thread.

@@ -14,6 +14,8 @@ public final class DeliveryWorker {
     private let multi: CurlMulti
     private let notifier: DatabaseChangeNotifier?
     private let stopSignal: StopSignal
+    private let metrics = WorkerMetrics()
+    private let metricsEndpoint: MetricsEndpoint?
 
     private var active: [UnsafeMutableRawPointer: ActiveTransfer] = [:]
     private var activeByWebservice: [String: Int] = [:]
@@ -67,6 +69,9 @@ public final class DeliveryWorker {
         let multi = try CurlMulti(maximumConnections: configuration.concurrency)
         self.multi = multi
         self.notifier = DatabaseChangeNotifier(databasePath: store.database.path)
+        self.metricsEndpoint = try configuration.metricsPort.map {
+            try MetricsEndpoint(host: configuration.metricsHost, port: $0)
+        }
         self.stopSignal = StopSignal(waker: .init(wake: { [unowned multi] in multi.wakeUp() }))
     }
 
@@ -82,6 +87,10 @@ public final class DeliveryWorker {
                 "worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)",
                 "db": "\(store.database.path)", "wakeup": "\(notifier == nil ? "poll" : "inotify")",
             ])
+        if let metricsEndpoint {
+            logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsEndpoint.port)/metrics"])
+        }
+        let descriptors = [notifier?.descriptor, metricsEndpoint?.descriptor].compactMap { $0 }
         var drainDeadline: UInt64?
         var databaseChanged = true
         while true {
@@ -98,8 +107,13 @@ public final class DeliveryWorker {
             multi.perform()
             for (easy, result) in multi.finishedTransfers() { finish(easy: easy, result: result) }
             flushRecords(force: drainDeadline != nil || active.isEmpty)
-            databaseChanged = multi.poll(timeoutMilliseconds: pollTimeout(), wakeDescriptor: notifier?.descriptor)
+            let readable = multi.poll(timeoutMilliseconds: pollTimeout(), descriptors: descriptors)
+            databaseChanged = notifier.map { readable.contains($0.descriptor) } ?? false
             if databaseChanged { notifier?.drain() }
+            if let metricsEndpoint, readable.contains(metricsEndpoint.descriptor) {
+                metrics.transfersInFlight(active.count)
+                metricsEndpoint.serve { metrics.exposition(store: store) }
+            }
         }
         flushRecords(force: true)
         scrubIfDue(force: true)
@@ -313,7 +327,11 @@ public final class DeliveryWorker {
                         "attempt": "\(record.entry.attempt)", "error": "\(record.error ?? "")",
                     ])
             }
+            for record in unrecorded where !lost.contains(where: { $0.entry == record.entry }) {
+                metrics.attempt(webservice: record.entry.webservice, outcome: record.outcome, durationMilliseconds: record.durationMilliseconds)
+            }
             for record in lost {
+                metrics.leaseLost()
                 logger.warning(
                     "lease lost; outcome not recorded, another worker owns the event now",
                     metadata: ["event": "\(record.entry.id)", "attempt": "\(record.entry.attempt)"])

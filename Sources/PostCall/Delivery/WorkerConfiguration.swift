@@ -18,6 +18,9 @@ public struct WorkerConfiguration: Sendable {
     /// Claims that ended without an outcome (the worker died) before an event is given up.
     public var crashLimit: Int
     public var userAgent: String
+    /// Serve Prometheus metrics on this port (0 picks a free one); `nil` serves none.
+    public var metricsPort: Int?
+    public var metricsHost: String = "127.0.0.1"
 
     public init(
         workerID: String, concurrency: Int = 64, webserviceConcurrency: Int? = nil, leaseGrace: Milliseconds = 30_000,

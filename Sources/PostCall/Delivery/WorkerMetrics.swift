@@ -1,0 +1,73 @@
+import Prometheus
+
+/// The worker's Prometheus metrics. Counters and the histogram are updated as attempts finish;
+/// the queue gauges are read from the database when scraped.
+final class WorkerMetrics {
+    let registry: PrometheusCollectorRegistry
+    private let inFlight: Gauge
+    private let oldestPendingAge: Gauge
+    private let events: [String: Gauge]
+    private let leasesLost: Counter
+    private var deliveries: [String: Counter] = [:]
+    private var failures: [String: Counter] = [:]
+    private var latency: [String: DurationHistogram] = [:]
+
+    static let latencyBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+    ]
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        inFlight = registry.makeGauge(name: "postcall_transfers_in_flight", help: "HTTP transfers this worker is running now.")
+        oldestPendingAge = registry.makeGauge(
+            name: "postcall_oldest_pending_age_seconds", help: "Age of the oldest pending event in the outbox, 0 when none.")
+        events = Dictionary(uniqueKeysWithValues: ["pending", "in_flight", "dead"].map { state in
+            (state, registry.makeGauge(name: "postcall_events", labels: [("state", state)], help: "Events in the outbox by state."))
+        })
+        leasesLost = registry.makeCounter(
+            name: "postcall_leases_lost_total", help: "Outcomes dropped because another worker had taken the event over.")
+    }
+
+    func transfersInFlight(_ count: Int) { inFlight.set(Int64(count)) }
+
+    func leaseLost() { leasesLost.increment() }
+
+    /// Counts a recorded attempt and its duration.
+    func attempt(webservice: String, outcome: AttemptRecord.Outcome, durationMilliseconds: Int64) {
+        switch outcome {
+        case .delivered:
+            counter(&deliveries, "postcall_deliveries_total", "Events delivered.", webservice, extra: []).increment()
+        case .retry, .failed:
+            counter(
+                &failures, "postcall_failures_total", "Failed attempts; outcome retry goes back to pending, failed is dead.",
+                webservice, extra: [("outcome", outcome.rawValue)]
+            ).increment()
+        }
+        let histogram = latency[webservice] ?? registry.makeDurationHistogram(
+            name: "postcall_attempt_duration_seconds", labels: [("webservice", webservice)], buckets: Self.latencyBuckets,
+            help: "Time from sending a request to its outcome.")
+        latency[webservice] = histogram
+        histogram.recordNanoseconds(durationMilliseconds * 1_000_000)
+    }
+
+    /// Reads the queue gauges from the database, then writes every metric in the text format.
+    func exposition(store: OutboxStore) -> [UInt8] {
+        if let depths = try? store.queueDepths() {
+            for (state, gauge) in events { gauge.set(Int64(depths.counts[state] ?? 0)) }
+            oldestPendingAge.set(depths.oldestPendingAgeSeconds ?? 0)
+        }
+        return registry.emitToBuffer()
+    }
+
+    private func counter(
+        _ cache: inout [String: Counter], _ name: String, _ help: String, _ webservice: String, extra: [(String, String)]
+    ) -> Counter {
+        let key = webservice + "\u{0}" + extra.map(\.1).joined(separator: "\u{0}")
+        if let existing = cache[key] { return existing }
+        let made = registry.makeCounter(name: name, labels: [("webservice", webservice)] + extra, help: help)
+        cache[key] = made
+        return made
+    }
+}

@@ -5,31 +5,12 @@ import XCTest
 
 /// End to end: events in a real SQLite file, delivered by real `postcall worker` processes to a
 /// real HTTP server on 127.0.0.1.
-final class DeliveryTests: XCTestCase {
-    private var scratch: Scratch!
-    private var server: TestHTTPServer!
-    private var store: OutboxStore!
+final class DeliveryTests: EndToEndTestCase {
 
     /// Every character class that an encoder must handle: separators, quotes, markup, non-ASCII, CR/LF.
     private let tricky = "a&b=c d\"e'<f>ü€\r\nX"
     private let trickyForm = "a%26b%3Dc+d%22e%27%3Cf%3E%C3%BC%E2%82%AC%0D%0AX"
 
-    override func setUpWithError() throws {
-        scratch = try Scratch()
-        server = try TestHTTPServer(scratch: scratch)
-        store = try OutboxStore(path: scratch.databasePath)
-    }
-
-    override func tearDown() {
-        store = nil
-        server = nil
-        scratch = nil
-    }
-
-    private func set(_ arguments: [String]) throws {
-        let result = try postcall(["webservice", "set", "--db", scratch.databasePath] + arguments)
-        XCTAssertEqual(result.status, 0, result.stderr)
-    }
 
     private func variables(_ values: [String: String]) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]), as: UTF8.self)

@@ -5,22 +5,7 @@ import XCTest
 
 /// What operators rely on: metrics a real Prometheus parser accepts, selectable log formats,
 /// the health check, and the systemd unit.
-final class OperationsTests: XCTestCase {
-    private var scratch: Scratch!
-    private var server: TestHTTPServer!
-    private var store: OutboxStore!
-
-    override func setUpWithError() throws {
-        scratch = try Scratch()
-        server = try TestHTTPServer(scratch: scratch)
-        store = try OutboxStore(path: scratch.databasePath)
-    }
-
-    override func tearDown() {
-        store = nil
-        server = nil
-        scratch = nil
-    }
+final class OperationsTests: EndToEndTestCase {
 
     func testMetricsAreValidPrometheusTextWithTheDocumentedSeries() throws {
         try store.setWebservice(Webservice(name: "survey", url: "\(server.baseURL)/fast"))

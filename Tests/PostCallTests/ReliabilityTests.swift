@@ -4,30 +4,11 @@ import XCTest
 @testable import PostCall
 
 /// Faults, crashes and contention: every event ends in the right state with every attempt recorded.
-final class ReliabilityTests: XCTestCase {
-    private var scratch: Scratch!
-    private var server: TestHTTPServer!
-    private var store: OutboxStore!
+final class ReliabilityTests: EndToEndTestCase {
 
     /// Quick retries so a schedule of failures plays out in seconds.
     private let fastRetries = ["--retry-first-delay", "100ms", "--retry-max-delay", "200ms", "--lease-grace", "1s"]
 
-    override func setUpWithError() throws {
-        scratch = try Scratch()
-        server = try TestHTTPServer(scratch: scratch)
-        store = try OutboxStore(path: scratch.databasePath)
-    }
-
-    override func tearDown() {
-        store = nil
-        server = nil
-        scratch = nil
-    }
-
-    private func set(_ arguments: [String]) throws {
-        let result = try postcall(["webservice", "set", "--db", scratch.databasePath] + arguments)
-        XCTAssertEqual(result.status, 0, result.stderr)
-    }
 
     func testFaultScheduleEndsEveryEventInTheRightStateWithEveryAttemptRecorded() throws {
         let base = server.baseURL

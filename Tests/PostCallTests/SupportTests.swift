@@ -4,31 +4,9 @@ import XCTest
 @testable import PostCall
 
 /// What support staff use: history, show, retry, stats, prune, and privacy mode.
-final class SupportTests: XCTestCase {
-    private var scratch: Scratch!
-    private var server: TestHTTPServer!
-    private var store: OutboxStore!
+final class SupportTests: EndToEndTestCase {
 
-    override func setUpWithError() throws {
-        scratch = try Scratch()
-        server = try TestHTTPServer(scratch: scratch)
-        store = try OutboxStore(path: scratch.databasePath)
-    }
 
-    override func tearDown() {
-        store = nil
-        server = nil
-        scratch = nil
-    }
-
-    private func run(_ arguments: [String]) throws -> CommandResult {
-        try postcall(arguments + ["--db", scratch.databasePath])
-    }
-
-    private func set(_ arguments: [String]) throws {
-        let result = try run(["webservice", "set"] + arguments)
-        XCTAssertEqual(result.status, 0, result.stderr)
-    }
 
     private func deliverAll() throws {
         let ids = try store.database.query("SELECT id FROM outbox WHERE state IN ('pending', 'in_flight')") { $0.int64(0) }

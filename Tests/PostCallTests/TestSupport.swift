@@ -184,3 +184,33 @@ func waitUntil(_ limit: TimeInterval = 30, file: StaticString = #filePath, line:
         Thread.sleep(forTimeInterval: 0.05)
     }
 }
+
+/// A test with its own scratch directory, database and recording HTTP server on 127.0.0.1.
+class EndToEndTestCase: XCTestCase {
+    var scratch: Scratch!
+    var server: TestHTTPServer!
+    var store: OutboxStore!
+
+    override func setUpWithError() throws {
+        scratch = try Scratch()
+        server = try TestHTTPServer(scratch: scratch)
+        store = try OutboxStore(path: scratch.databasePath)
+    }
+
+    override func tearDown() {
+        store = nil
+        server = nil
+        scratch = nil
+    }
+
+    /// Runs `postcall` against this test's database.
+    func run(_ arguments: [String]) throws -> CommandResult {
+        try postcall(arguments + ["--db", scratch.databasePath])
+    }
+
+    /// `postcall webservice set ARGUMENTS`, which must succeed.
+    func set(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try run(["webservice", "set"] + arguments)
+        XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
+    }
+}

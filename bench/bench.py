@@ -1,12 +1,21 @@
 #!/usr/bin/env python3
-"""postcall benchmark: a local HTTP receiver, an outbox filled through SQL as an IVR would, W
-worker processes, and the same receiver driven by a plain curl multi loop (curl --parallel) with
-the same concurrency and no database, for the ratio.
+"""postcall benchmark. Not a test: the figures depend on the machine. Build first:
 
-    python3 bench/bench.py --events 10000 --workers 1 --concurrency 64
+    swift build -c release --product postcall
+    python3 bench/bench.py                  # every scenario, about two minutes
+    python3 bench/bench.py throughput       # or one: throughput, latency, claim, mixed, rss
 
-Reports delivered events/s, insert-to-delivered latency (p50/p99/max), worker CPU time per
-event, worker peak RSS, and raw curl requests/s. Not a test: figures depend on the machine.
+Each scenario starts the receiver in Tests/Fixtures/http_recorder.py on 127.0.0.1, fills the
+outbox through SQL as an IVR would, and runs `postcall worker` processes:
+
+- throughput: a backlog of --events delivered by --workers workers; events/s, CPU time per event,
+  peak RSS, IVR insert latency while the workers run flat out, and the same receiver driven by
+  a plain curl multi loop (curl --parallel, same concurrency, no database) for the ratio.
+- latency: events inserted one at a time on an idle system; insert-to-delivered p50/p99/max.
+- claim: throughput of the first 5,000 deliveries from a backlog of 5,000 and of 1,000,000.
+- mixed: 10 webservices, one of them slow (1 s per request); p99 latency of the healthy nine
+  with and without the slow one.
+- rss: 1,000 transfers in flight at once (the receiver holds each for 2 s); peak worker RSS.
 """
 import argparse
 import os
@@ -14,25 +23,73 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VARIABLES = '{"q1":"5","ani":"+15551230000"}'
 
 
-def start_receiver(work):
-    receiver = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "Tests/Fixtures/http_recorder.py"), "--log", os.path.join(work, "r.jsonl"),
-         "--no-record", "--lifetime", "1800"],
-        stdout=subprocess.PIPE, text=True)
-    return receiver, int(receiver.stdout.readline())
+class Receiver:
+    def __init__(self, work):
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "Tests/Fixtures/http_recorder.py"), "--log", os.path.join(work, "r.jsonl"),
+             "--no-record", "--lifetime", "1800"],
+            stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+class Outbox:
+    """A fresh database with webservices, and the IVR's connection to it."""
+
+    def __init__(self, args, work, name):
+        self.args = args
+        self.path = os.path.join(work, name)
+        self.env = dict(os.environ, POSTCALL_DB=self.path)
+        subprocess.run([args.postcall, "migrate"], check=True, env=self.env, stdout=subprocess.DEVNULL)
+        self.ivr = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+
+    def webservice(self, name, url):
+        subprocess.run([self.args.postcall, "webservice", "set", name, "--method", "POST", "--url", url,
+                        "--param", "q1={{q1}}", "--param", "ani={{ani}}", "--timeout", "10"],
+                       check=True, env=self.env, stdout=subprocess.DEVNULL)
+
+    def insert(self, webservice, call_id):
+        self.ivr.execute("INSERT INTO outbox (webservice, call_id, variables) VALUES (?, ?, ?)",
+                         (webservice, call_id, VARIABLES))
+
+    def backlog(self, webservice, count):
+        self.ivr.execute("BEGIN")
+        for i in range(count):
+            self.insert(webservice, f"call-{i}")
+        self.ivr.execute("COMMIT")
+
+    def workers(self, count, concurrency, extra=()):
+        return [subprocess.Popen([self.args.postcall, "worker", "--concurrency", str(concurrency), "--id", f"bench-{w}",
+                                  "--log-level", "error", *extra], env=self.env)
+                for w in range(count)]
+
+    def remaining(self):
+        return self.ivr.execute("SELECT count(*) FROM outbox WHERE state IN ('pending', 'in_flight')").fetchone()[0]
+
+    def delivered_count(self):
+        return self.ivr.execute("SELECT count(*) FROM outbox WHERE state = 'delivered'").fetchone()[0]
+
+    def latencies(self, where="1"):
+        return [row[0] for row in self.ivr.execute(
+            f"SELECT delivered_at - created_at FROM outbox WHERE state = 'delivered' AND {where}")]
 
 
 def proc_stat(pid):
     """(cpu seconds, peak RSS in MiB) of a live process."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     peak = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -41,114 +98,178 @@ def proc_stat(pid):
     return cpu, peak
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def run_postcall(args, port, work):
-    db = os.path.join(work, "bench.db")
-    env = dict(os.environ, POSTCALL_DB=db)
-    subprocess.run([args.postcall, "webservice", "set", "bench", "--method", "POST",
-                    "--url", f"http://127.0.0.1:{port}/bench/{{{{call_id}}}}", "--param", "q1={{q1}}",
-                    "--param", "ani={{ani}}", "--timeout", "10"], check=True, env=env, stdout=subprocess.DEVNULL)
-    ivr = sqlite3.connect(db, timeout=30, isolation_level=None)
-    insert = "INSERT INTO outbox (webservice, call_id, reason, variables) VALUES ('bench', ?, 'hangup', ?)"
-
-    if args.mode == "backlog":
-        ivr.execute("BEGIN")
-        for i in range(args.events):
-            ivr.execute(insert, (f"call-{i}", '{"q1":"5","ani":"+15551230000"}'))
-        ivr.execute("COMMIT")
-
-    workers = [subprocess.Popen([args.postcall, "worker", "--concurrency", str(args.concurrency), "--id", f"bench-{w}",
-                                 "--log-level", "warning"], env=env)
-               for w in range(args.workers)]
-    started = time.monotonic()
-    insert_latencies = []
-    if args.mode == "paced":
-        interval = 1.0 / args.rate
-        for i in range(args.events):
-            due = started + i * interval
-            pause = due - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            before = time.monotonic()
-            ivr.execute(insert, (f"call-{i}", '{"q1":"5","ani":"+15551230000"}'))
-            insert_latencies.append((time.monotonic() - before) * 1000)
-
-    samples = {}
-    while True:
-        remaining = ivr.execute("SELECT count(*) FROM outbox WHERE state IN ('pending', 'in_flight')").fetchone()[0]
-        for worker in workers:
-            samples[worker.pid] = proc_stat(worker.pid)
-        if remaining == 0:
-            break
-        time.sleep(0.02)
-    elapsed = time.monotonic() - started
+def stop(workers):
     for worker in workers:
-        samples[worker.pid] = proc_stat(worker.pid)
         worker.terminate()
     for worker in workers:
         worker.wait()
 
-    rows = ivr.execute("SELECT delivered_at - created_at, delivered_at FROM outbox WHERE state = 'delivered'").fetchall()
-    latencies = [row[0] for row in rows]
-    # Delivery throughput: first to last delivery, so a backlog's start-up is not counted.
-    span = (max(r[1] for r in rows) - min(r[1] for r in rows)) / 1000 if len(rows) > 1 else elapsed
-    cpu = sum(s[0] for s in samples.values())
-    return {
-        "delivered": len(rows),
-        "events_per_s": len(rows) / span if span > 0 else float("inf"),
-        "wall_s": elapsed,
-        "latency_ms": (percentile(latencies, 0.5), percentile(latencies, 0.99), max(latencies)),
-        "cpu_us_per_event": cpu / max(1, len(rows)) * 1e6,
-        "peak_rss_mib": max(s[1] for s in samples.values()),
-        "insert_ms": (percentile(insert_latencies, 0.5), percentile(insert_latencies, 0.99),
-                      max(insert_latencies)) if insert_latencies else None,
-    }
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def run_curl(args, port, work):
+def wait_until(condition, sample=None, limit=600):
+    deadline = time.monotonic() + limit
+    while not condition():
+        if sample:
+            sample()
+        if time.monotonic() > deadline:
+            raise SystemExit("benchmark timed out")
+        time.sleep(0.01)
+
+
+def raw_curl(args, receiver, work, events):
     config = os.path.join(work, "curl.cfg")
     with open(config, "w") as f:
-        for i in range(args.events):
-            f.write(f'url = "http://127.0.0.1:{port}/bench/call-{i}"\noutput = "/dev/null"\n')
+        for i in range(events):
+            f.write(f'url = "{receiver.url}/bench/call-{i}"\noutput = "/dev/null"\n')
     started = time.monotonic()
     subprocess.run(["curl", "--silent", "--no-progress-meter", "--parallel", "--parallel-max", str(args.concurrency),
                     "--data", "q1=5&ani=%2B15551230000", "-K", config], check=True)
-    return args.events / (time.monotonic() - started)
+    return events / (time.monotonic() - started)
+
+
+def throughput(args, receiver, work):
+    outbox = Outbox(args, work, "throughput.db")
+    outbox.webservice("bench", receiver.url + "/bench/{{call_id}}")
+    outbox.backlog("bench", args.events)
+    workers = outbox.workers(args.workers, args.concurrency)
+    samples = {}
+    insert_ms = []
+    done = threading.Event()
+
+    def ivr_while_busy():
+        ivr = sqlite3.connect(outbox.path, timeout=30, isolation_level=None)
+        n = 0
+        while not done.is_set():
+            before = time.monotonic()
+            ivr.execute("INSERT INTO outbox (webservice, call_id, variables) VALUES ('bench', ?, ?)", (f"ivr-{n}", VARIABLES))
+            insert_ms.append((time.monotonic() - before) * 1000)
+            n += 1
+            time.sleep(0.005)
+
+    inserter = threading.Thread(target=ivr_while_busy)
+    started = time.monotonic()
+    inserter.start()
+    wait_until(lambda: outbox.delivered_count() >= args.events,
+               lambda: samples.update({w.pid: proc_stat(w.pid) for w in workers}))
+    elapsed = time.monotonic() - started
+    done.set()
+    inserter.join()
+    samples.update({w.pid: proc_stat(w.pid) for w in workers})
+    stop(workers)
+    delivered = outbox.delivered_count()
+    raw = raw_curl(args, receiver, work, args.events)
+    rate = args.events / elapsed
+    print(f"throughput: {args.events} events, {args.workers} worker(s), concurrency {args.concurrency}")
+    print(f"  postcall                {rate:,.0f} events/s ({elapsed:.2f} s)")
+    print(f"  raw curl multi loop     {raw:,.0f} requests/s, same receiver and concurrency, no database")
+    print(f"  ratio                   {rate / raw:.0%}")
+    print(f"  worker CPU per event    {sum(s[0] for s in samples.values()) / delivered * 1e6:.0f} us")
+    print(f"  worker peak RSS         {max(s[1] for s in samples.values()):.1f} MiB")
+    print(f"  IVR insert meanwhile    p50 {percentile(insert_ms, .5):.2f} ms, p99 {percentile(insert_ms, .99):.2f} ms, "
+          f"max {max(insert_ms):.2f} ms ({len(insert_ms)} inserts)")
+
+
+def latency(args, receiver, work):
+    outbox = Outbox(args, work, "latency.db")
+    outbox.webservice("bench", receiver.url + "/bench/{{call_id}}")
+    workers = outbox.workers(1, args.concurrency)
+    time.sleep(1)
+    for i in range(args.latency_events):
+        outbox.insert("bench", f"call-{i}")
+        time.sleep(0.02)
+    wait_until(lambda: outbox.remaining() == 0)
+    stop(workers)
+    values = outbox.latencies()
+    print(f"latency: {len(values)} events inserted one at a time, every 20 ms, idle system")
+    print(f"  insert->delivered       p50 {percentile(values, .5)} ms, p99 {percentile(values, .99)} ms, max {max(values)} ms")
+
+
+def claim(args, receiver, work):
+    print("claim: first 5,000 deliveries from a backlog of N pending events")
+    for backlog in (5_000, 1_000_000):
+        outbox = Outbox(args, work, f"claim-{backlog}.db")
+        outbox.webservice("bench", receiver.url + "/bench/{{call_id}}")
+        # Generated in SQL: a million inserts through the IVR's statement one by one take minutes.
+        outbox.ivr.execute("BEGIN")
+        outbox.ivr.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "INSERT INTO outbox (webservice, call_id, variables) SELECT 'bench', 'call-' || i, ? FROM n",
+            (backlog, VARIABLES))
+        outbox.ivr.execute("COMMIT")
+        workers = outbox.workers(1, args.concurrency)
+        started = time.monotonic()
+        wait_until(lambda: outbox.delivered_count() >= 5_000)
+        elapsed = time.monotonic() - started
+        stop(workers)
+        print(f"  backlog {backlog:>9,}      {5_000 / elapsed:,.0f} events/s")
+
+
+def mixed(args, receiver, work):
+    print("mixed: 10 webservices, 100 events/s spread over them, 20 s")
+    for slow in (False, True):
+        outbox = Outbox(args, work, f"mixed-{slow}.db")
+        for n in range(10):
+            path = "/sleep/1000" if (slow and n == 0) else "/bench/{{call_id}}"
+            outbox.webservice(f"ws{n}", receiver.url + path)
+        workers = outbox.workers(1, args.concurrency)
+        time.sleep(1)
+        for i in range(2000):
+            outbox.insert(f"ws{i % 10}", f"call-{i}")
+            time.sleep(0.01)
+        wait_until(lambda: outbox.remaining() == 0)
+        stop(workers)
+        healthy = outbox.latencies("webservice <> 'ws0'")
+        label = "with ws0 slow (1 s)" if slow else "all healthy       "
+        print(f"  {label}     healthy p50 {percentile(healthy, .5)} ms, p99 {percentile(healthy, .99)} ms")
+
+
+def rss(args, receiver, work):
+    outbox = Outbox(args, work, "rss.db")
+    outbox.webservice("bench", receiver.url + "/sleep/2000")
+    outbox.backlog("bench", 3000)
+    workers = outbox.workers(1, 1000, ["--webservice-concurrency", "1000"])
+    peak = [0.0]
+    in_flight = [0]
+
+    def sample():
+        peak[0] = max(peak[0], proc_stat(workers[0].pid)[1])
+        in_flight[0] = max(in_flight[0], outbox.ivr.execute(
+            "SELECT count(*) FROM outbox WHERE state = 'in_flight'").fetchone()[0])
+
+    wait_until(lambda: outbox.remaining() == 0, sample)
+    sample()
+    stop(workers)
+    print(f"rss: 3,000 events, concurrency 1,000, receiver holds each request 2 s")
+    print(f"  most in flight          {in_flight[0]}")
+    print(f"  worker peak RSS         {peak[0]:.1f} MiB")
+
+
+SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenarios", nargs="*", help="any of: " + ", ".join(SCENARIOS) + " (default: all)")
     parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--latency-events", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--mode", choices=["backlog", "paced"], default="backlog",
-                        help="backlog: insert everything first; paced: insert at --rate while workers run")
-    parser.add_argument("--rate", type=float, default=200, help="events/s inserted in paced mode")
     parser.add_argument("--postcall", default=os.path.join(ROOT, ".build/release/postcall"))
     args = parser.parse_args()
-
+    unknown = [name for name in args.scenarios if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
     with tempfile.TemporaryDirectory(prefix="postcall-bench-") as work:
-        receiver, port = start_receiver(work)
+        receiver = Receiver(work)
         try:
-            result = run_postcall(args, port, work)
-            raw = run_curl(args, port, work)
+            for name in args.scenarios or list(SCENARIOS):
+                SCENARIOS[name](args, receiver, work)
         finally:
-            receiver.terminate()
-    print(f"events {args.events}, workers {args.workers}, concurrency {args.concurrency}, mode {args.mode}")
-    print(f"postcall delivered      {result['delivered']} in {result['wall_s']:.2f} s")
-    print(f"postcall throughput     {result['events_per_s']:.0f} events/s")
-    print(f"raw curl multi loop     {raw:.0f} requests/s (same receiver, same concurrency, no database)")
-    print(f"ratio                   {result['events_per_s'] / raw:.0%}")
-    p50, p99, worst = result["latency_ms"]
-    print(f"insert->delivered       p50 {p50} ms, p99 {p99} ms, max {worst} ms")
-    print(f"worker CPU per event    {result['cpu_us_per_event']:.0f} us")
-    print(f"worker peak RSS         {result['peak_rss_mib']:.1f} MiB")
-    if result["insert_ms"]:
-        print("IVR insert latency      p50 %.2f ms, p99 %.2f ms, max %.2f ms" % result["insert_ms"])
+            receiver.stop()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ public final class DeliveryWorker {
     private var unrecorded: [AttemptRecord] = []
     private var templates: [String: (webservice: Webservice, template: RESTRequestTemplate)] = [:]
     private var nextClaimAt: Milliseconds = 0
+    /// The last claim filled every free slot, so more events are probably due.
+    private var backlogRemains = false
     private var storeBackoffUntil: Milliseconds = 0
     private var storeFailure: String?
     /// A private event reached its final state: its old row versions must leave the WAL.
@@ -132,18 +134,25 @@ public final class DeliveryWorker {
     private func claimIfDue(databaseChanged: Bool) {
         let now = Timestamp.now()
         guard freeSlots > 0, now >= storeBackoffUntil else { return }
-        // Claim in batches while busy; a claim is a write transaction and costs the same for 1 row or 64.
+        // Claim in batches while busy: a claim is a write transaction and costs about the same for
+        // 1 row or 64. (Our own commits also signal a change, so a change alone is no reason to
+        // claim a handful.) An idle worker claims at once.
         let batchThreshold = active.isEmpty ? 1 : max(1, configuration.concurrency / 4)
-        guard databaseChanged || now >= nextClaimAt, freeSlots >= batchThreshold || databaseChanged else { return }
+        guard databaseChanged || now >= nextClaimAt, freeSlots >= batchThreshold else { return }
         let limit = freeSlots
         let claimed: [ClaimedEntry]
         do {
             claimed = try store.claim(
                 owner: configuration.workerID, limit: limit, now: now, leaseGrace: configuration.leaseGrace,
-                perWebserviceLimit: configuration.webserviceConcurrency, inFlight: activeByWebservice)
+                perWebserviceLimit: configuration.webserviceConcurrency, inFlight: activeByWebservice,
+                assumeDue: backlogRemains)
+            backlogRemains = claimed.count == limit
             if claimed.count < limit {
                 let nextDue = try store.nextDueTime() ?? .max
                 nextClaimAt = min(now + configuration.idlePollInterval, max(nextDue, now + 1))
+                // The log is written before the commit completes, so a change notification can
+                // come a moment before the new row is visible: look once more, shortly after.
+                if databaseChanged && claimed.isEmpty { nextClaimAt = min(nextClaimAt, now + 3) }
             } else {
                 nextClaimAt = now
             }

@@ -74,7 +74,8 @@ public enum SecretMasking {
 
     /// The URL with any `user:password@` password replaced.
     public static func maskURL(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
+        // Most URLs have no user info: answer that from the bytes, without building substrings.
+        guard url.utf8.contains(UInt8(ascii: "@")), let schemeEnd = url.range(of: "://") else { return url }
         let authorityEnd = url[schemeEnd.upperBound...].firstIndex { "/?#".contains($0) } ?? url.endIndex
         let authority = url[schemeEnd.upperBound..<authorityEnd]
         guard let at = authority.lastIndex(of: "@") else { return url }

@@ -11,10 +11,12 @@ extension OutboxStore {
     /// not grow with the backlog.
     public func claim(
         owner: String, limit: Int, now: Milliseconds = Timestamp.now(), leaseGrace: Milliseconds = 30_000,
-        perWebserviceLimit: Int = .max, inFlight: [String: Int] = [:]
+        perWebserviceLimit: Int = .max, inFlight: [String: Int] = [:], assumeDue: Bool = false
     ) throws -> [ClaimedEntry] {
-        // A read first: an idle worker never takes the write lock the IVR needs.
-        guard limit > 0, try hasDueEntries(now: now) else { return [] }
+        // A read first, unless the caller knows of a backlog: an idle worker never takes the
+        // write lock the IVR needs.
+        guard limit > 0 else { return [] }
+        if !assumeDue, try !hasDueEntries(now: now) { return [] }
         return try database.writeTransaction {
             var ids = try database.query(
                 """
@@ -84,6 +86,41 @@ extension OutboxStore {
 
     static func jsonArray(_ ids: [Int64]) -> String {
         "[" + ids.map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// Applies a batch's outcomes to each webservice's health, one statement per webservice.
+    private func updateHealth(of records: [AttemptRecord], now: Milliseconds, breaker: CircuitBreaker) throws {
+        var delivered: Set<String> = []
+        var failures: [String: Int] = [:]
+        for record in records {
+            if record.outcome == .delivered {
+                delivered.insert(record.entry.webservice)
+                failures[record.entry.webservice] = nil
+            } else if record.isEndpointFailure {
+                failures[record.entry.webservice, default: 0] += 1
+            }
+        }
+        for name in delivered where failures[name] == nil {
+            try database.run(
+                "UPDATE webservices SET consecutive_failures = 0, paused_until = NULL WHERE name = ? AND consecutive_failures > 0",
+                [.text(name)])
+        }
+        for (name, count) in failures {
+            // A delivery earlier in the batch resets the count before these failures add to it.
+            try database.run(
+                """
+                UPDATE webservices SET
+                    consecutive_failures = (CASE WHEN ?6 THEN 0 ELSE consecutive_failures END) + ?5,
+                    paused_until = CASE WHEN (CASE WHEN ?6 THEN 0 ELSE consecutive_failures END) + ?5 >= ?2
+                        THEN ?3 + min(?4, ?7 * ((CASE WHEN ?6 THEN 0 ELSE consecutive_failures END) + ?5) / ?2)
+                        ELSE paused_until END
+                WHERE name = ?1
+                """,
+                [
+                    .text(name), .integer(Int64(breaker.threshold)), .integer(now), .integer(breaker.maximumPause),
+                    .integer(Int64(count)), .integer(delivered.contains(name) ? 1 : 0), .integer(breaker.pausePerThreshold),
+                ])
+        }
     }
 
     /// How many attempts were recorded for an event: fewer than its claims means workers died
@@ -166,25 +203,8 @@ extension OutboxStore {
                         .text(record.outcome.rawValue), SQLValue(record.httpStatus), SQLValue(record.error),
                         SQLValue(record.requestSummary), SQLValue(record.responseSummary),
                     ])
-                if record.outcome == .delivered {
-                    try database.run(
-                        "UPDATE webservices SET consecutive_failures = 0, paused_until = NULL WHERE name = ? AND consecutive_failures > 0",
-                        [.text(record.entry.webservice)])
-                } else if record.isEndpointFailure {
-                    try database.run(
-                        """
-                        UPDATE webservices SET
-                            consecutive_failures = consecutive_failures + 1,
-                            paused_until = CASE WHEN consecutive_failures + 1 >= ?2
-                                THEN ?3 + min(?4, ?5 * (consecutive_failures + 1) / ?2) ELSE paused_until END
-                        WHERE name = ?1
-                        """,
-                        [
-                            .text(record.entry.webservice), .integer(Int64(breaker.threshold)), .integer(now),
-                            .integer(breaker.maximumPause), .integer(breaker.pausePerThreshold),
-                        ])
-                }
             }
+            try updateHealth(of: records.filter { record in !lost.contains { $0.entry == record.entry } }, now: now, breaker: breaker)
             return lost
         }
     }

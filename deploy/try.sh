@@ -11,9 +11,9 @@ if ! dpkg -s pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev sqlite3 
     $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev sqlite3 python3 python3-pip >/dev/null
 fi
-# For the tests: they check the metrics with Prometheus's Python text parser.
-python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus-client 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages prometheus-client
+# For the tests: Prometheus's Python text parser checks the metrics, spyne is the SOAP server.
+python3 -c 'import prometheus_client, spyne, lxml' 2>/dev/null || python3 -m pip install -q prometheus-client spyne lxml 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages prometheus-client spyne lxml
 swift build -c release --product postcall
 postcall=.build/release/postcall
 

@@ -9,7 +9,7 @@ struct PostCallCommand: ParsableCommand {
         abstract: "Delivers IVR post-call webservices from a SQLite outbox, durably.",
         subcommands: [
             MigrateCommand.self, WebserviceCommand.self, EnqueueCommand.self, WorkerCommand.self, HistoryCommand.self,
-            ShowCommand.self, RetryCommand.self, StatsCommand.self, PruneCommand.self, HealthCommand.self,
+            ShowCommand.self, RetryCommand.self, StatsCommand.self, PruneCommand.self, HealthCommand.self, WSDLCommand.self,
         ])
 
     /// Runs the command, mapping failures onto the documented exit codes: 1 when the operation

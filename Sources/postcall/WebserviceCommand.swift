@@ -5,7 +5,7 @@ import PostCall
 struct WebserviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "webservice", abstract: "Configure post-call webservices.",
-        subcommands: [Set.self, List.self, Show.self, Remove.self])
+        subcommands: [Set.self, List.self, Show.self, Remove.self, Refresh.self])
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -52,6 +52,22 @@ struct WebserviceCommand: ParsableCommand {
                 webservice.method = parsed
             }
             if let url { webservice.url = url }
+            if wsdl != nil || operation != nil || soapVersion != nil { webservice.kind = .soap }
+            if webservice.kind == .soap {
+                if let soapVersion, !["1.1", "1.2"].contains(soapVersion) {
+                    throw PostCallError(.invalidInput, "--soap-version must be 1.1 or 1.2")
+                }
+                guard let location = wsdl ?? webservice.soap?.wsdl, let operationName = operation ?? webservice.soap?.operation.name else {
+                    throw PostCallError(.invalidInput, "a SOAP webservice needs --wsdl URL and --operation NAME (`postcall wsdl URL` lists them)")
+                }
+                let (binding, endpoint) = try SOAPBinding.resolve(
+                    wsdl: location, description: try WSDLFetcher.describe(location), operationName: operationName,
+                    version: soapVersion ?? webservice.soap?.version)
+                webservice.soap = binding
+                if url == nil && (existing?.soap == nil || webservice.url.isEmpty) { webservice.url = endpoint }
+            } else {
+                webservice.soap = nil
+            }
             if existing == nil && url == nil && webservice.kind == .rest {
                 throw PostCallError(.invalidInput, "a new REST webservice needs --url")
             }
@@ -79,9 +95,6 @@ struct WebserviceCommand: ParsableCommand {
                 }
                 webservice.maxAgeMilliseconds = duration
             }
-            if wsdl != nil || operation != nil || soapVersion != nil {
-                webservice.kind = .soap
-            }
             try store.setWebservice(webservice)
             print("\(existing == nil ? "created" : "updated") webservice \(name)")
         }
@@ -92,6 +105,31 @@ struct WebserviceCommand: ParsableCommand {
             }
             let value = text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
             return Webservice.Field(name: String(text[..<colon]).trimmingCharacters(in: .whitespaces), value: String(value))
+        }
+    }
+
+    struct Refresh: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch a SOAP webservice's WSDL again and update its operation, action and endpoint.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument var name: String
+
+        func run() throws {
+            let store = try database.openStore()
+            guard var webservice = try store.webservice(named: name) else {
+                throw PostCallError(.notFound, "no webservice named \(name); `postcall webservice list` shows them")
+            }
+            guard let old = webservice.soap else {
+                throw PostCallError(.invalidInput, "webservice \(name) is not a SOAP webservice; there is no WSDL to refresh")
+            }
+            let (binding, endpoint) = try SOAPBinding.resolve(
+                wsdl: old.wsdl, description: try WSDLFetcher.describe(old.wsdl), operationName: old.operation.name,
+                version: old.version)
+            // An endpoint taken from the WSDL follows it; one the designer typed stays.
+            if old.operation.bindings.contains(where: { $0.endpoint == webservice.url }) { webservice.url = endpoint }
+            webservice.soap = binding
+            try store.setWebservice(webservice)
+            print("refreshed webservice \(name) from \(old.wsdl): \(binding.operation.parameters.count) parameters, endpoint \(webservice.url)")
         }
     }
 
@@ -131,6 +169,10 @@ struct WebserviceCommand: ParsableCommand {
             for parameter in webservice.parameters { print("param:         \(parameter.name)=\(parameter.value)") }
             if let body = webservice.body { print("body:          \(body)") }
             print("timeout:       \(Double(webservice.timeoutMilliseconds) / 1000)s")
+            if let soap = webservice.soap {
+                print("wsdl:          \(soap.wsdl)")
+                print("operation:     \(soap.operation.name) (SOAP \(soap.version), action \(soap.soapAction.debugDescription))")
+            }
             print("private:       \(webservice.isPrivate ? "yes" : "no")")
             print("retries until: \(webservice.maxAttempts) attempts and \(Timestamp.formatDuration(webservice.maxAgeMilliseconds)) of age")
         }

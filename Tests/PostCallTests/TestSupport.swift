@@ -114,18 +114,18 @@ struct RecordedRequest: Decodable {
     }
 }
 
-/// The recording HTTP server in `Tests/Fixtures/http_recorder.py`, on 127.0.0.1.
+/// A server from `Tests/Fixtures` on 127.0.0.1: by default the recording HTTP server
+/// (`http_recorder.py`); `soap_server.py` is the spyne SOAP server.
 final class TestHTTPServer {
     let process = Process()
     let logPath: String
     let port: Int
 
-    init(scratch: Scratch, record: Bool = true) throws {
+    init(scratch: Scratch, script: String = "http_recorder.py") throws {
         logPath = scratch.path("server-\(UUID().uuidString).jsonl")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
-            ["python3", testsDirectory.appendingPathComponent("Fixtures/http_recorder.py").path, "--log", logPath,
-             "--lifetime", "900"] + (record ? [] : ["--no-record"])
+            ["python3", testsDirectory.appendingPathComponent("Fixtures/\(script)").path, "--log", logPath, "--lifetime", "900"]
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()
@@ -147,6 +147,14 @@ final class TestHTTPServer {
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The server's log lines as JSON objects.
+    func logEntries() throws -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
 
     func requests() throws -> [RecordedRequest] {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

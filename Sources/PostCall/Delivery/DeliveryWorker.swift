@@ -21,7 +21,7 @@ public final class DeliveryWorker {
     private var activeByWebservice: [String: Int] = [:]
     private var idleTransfers: [HTTPTransfer] = []
     private var unrecorded: [AttemptRecord] = []
-    private var templates: [String: (webservice: Webservice, template: RESTRequestTemplate)] = [:]
+    private var templates: [String: (webservice: Webservice, template: RequestTemplate)] = [:]
     private var nextClaimAt: Milliseconds = 0
     /// The last claim filled every free slot, so more events are probably due.
     private var backlogRemains = false
@@ -162,7 +162,7 @@ public final class DeliveryWorker {
             return
         }
         // One configuration read per webservice per batch, not per event.
-        var compiled: [String: Result<(Webservice, RESTRequestTemplate), any Error>] = [:]
+        var compiled: [String: Result<(Webservice, RequestTemplate), any Error>] = [:]
         for entry in claimed {
             let webservice = compiled[entry.webservice] ?? Result { try compiledTemplate(for: entry.webservice) }
             compiled[entry.webservice] = webservice
@@ -170,7 +170,7 @@ public final class DeliveryWorker {
         }
     }
 
-    private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RESTRequestTemplate), any Error>) {
+    private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), any Error>) {
         let startedAt = Timestamp.now()
         let startedNanoseconds = Timestamp.monotonicNanoseconds()
         let webservice: Webservice
@@ -227,12 +227,12 @@ public final class DeliveryWorker {
 
     /// The webservice's current configuration and parsed templates, re-read for every claim so an
     /// edit with `webservice set` applies to the next attempt.
-    private func compiledTemplate(for name: String) throws -> (Webservice, RESTRequestTemplate) {
+    private func compiledTemplate(for name: String) throws -> (Webservice, RequestTemplate) {
         guard let webservice = try store.webservice(named: name) else {
             throw PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
         }
         if let cached = templates[name], cached.webservice == webservice { return (webservice, cached.template) }
-        let template = try RESTRequestTemplate(webservice)
+        let template = try RequestTemplate(webservice)
         templates[name] = (webservice, template)
         return (webservice, template)
     }
@@ -245,7 +245,9 @@ public final class DeliveryWorker {
         let status = transfer.httpStatus
         let failure: AttemptFailure?
         if let status, result == CURLE_OK || (result == CURLE_WRITE_ERROR && transfer.bodyTooLarge) {
-            failure = AttemptFailure.classify(httpStatus: status)
+            // A SOAP fault decides over the status: servers send faults with 500 whatever the cause.
+            let fault = done.webservice.kind == .soap ? SOAPFault.parse(transfer.bodyPrefix) : nil
+            failure = fault?.failure ?? AttemptFailure.classify(httpStatus: status)
         } else {
             failure = AttemptFailure.classify(curlCode: result, detail: transfer.errorDetail)
         }

@@ -11,6 +11,8 @@ final class HTTPTransfer {
     static let keptHeaderCount = 64
 
     let easy: UnsafeMutableRawPointer
+    private let keptBodyLimit: Int
+    private let bodyLimit: Int
     private var headerList: UnsafeMutablePointer<curl_slist>?
     /// libcurl writes failure details here; it must stay at one address while the handle lives.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -20,7 +22,12 @@ final class HTTPTransfer {
     private(set) var bodyTooLarge = false
     private(set) var responseHeaders: [Webservice.Field] = []
 
-    init() throws {
+    /// - Parameters:
+    ///   - keptBodyBytes: how much of the response body to keep.
+    ///   - maximumBodyBytes: the transfer stops once the body grows past this.
+    init(keptBodyBytes: Int = HTTPTransfer.keptBodyBytes, maximumBodyBytes: Int = HTTPTransfer.maximumBodyBytes) throws {
+        keptBodyLimit = keptBodyBytes
+        bodyLimit = maximumBodyBytes
         guard let easy = curl_easy_init() else {
             throw PostCallError(.transport, "libcurl could not create a transfer (out of memory?)")
         }
@@ -114,13 +121,13 @@ final class HTTPTransfer {
         let transfer = Unmanaged<HTTPTransfer>.fromOpaque(userdata).takeUnretainedValue()
         let length = size * count
         transfer.bodyBytes += length
-        if transfer.bodyPrefix.count < keptBodyBytes {
-            let take = min(length, keptBodyBytes - transfer.bodyPrefix.count)
+        if transfer.bodyPrefix.count < transfer.keptBodyLimit {
+            let take = min(length, transfer.keptBodyLimit - transfer.bodyPrefix.count)
             data.withMemoryRebound(to: UInt8.self, capacity: take) {
                 transfer.bodyPrefix.append(contentsOf: UnsafeBufferPointer(start: $0, count: take))
             }
         }
-        if transfer.bodyBytes > maximumBodyBytes {
+        if transfer.bodyBytes > transfer.bodyLimit {
             transfer.bodyTooLarge = true
             return 0  // makes libcurl stop with CURLE_WRITE_ERROR
         }

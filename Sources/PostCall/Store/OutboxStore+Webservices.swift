@@ -8,13 +8,15 @@ extension OutboxStore {
         try database.run(
             """
             INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts,
-                                     max_age_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     max_age_ms, soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
                 private = excluded.private, max_attempts = excluded.max_attempts, max_age_ms = excluded.max_age_ms,
-                consecutive_failures = 0, paused_until = NULL,
+                consecutive_failures = 0, paused_until = NULL, soap_wsdl = excluded.soap_wsdl,
+                soap_operation = excluded.soap_operation, soap_version = excluded.soap_version,
+                soap_action = excluded.soap_action, soap_operation_json = excluded.soap_operation_json,
                 updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
             """,
             [
@@ -23,6 +25,9 @@ extension OutboxStore {
                 .text(Self.encodeFields(webservice.parameters)), SQLValue(webservice.body),
                 .integer(webservice.timeoutMilliseconds), .integer(webservice.isPrivate ? 1 : 0),
                 .integer(Int64(webservice.maxAttempts)), .integer(webservice.maxAgeMilliseconds),
+                SQLValue(webservice.soap?.wsdl), SQLValue(webservice.soap?.operation.name), SQLValue(webservice.soap?.version),
+                SQLValue(webservice.soap?.soapAction),
+                SQLValue(webservice.soap.flatMap { try? JSONEncoder().encode($0.operation) }.map { String(decoding: $0, as: UTF8.self) }),
             ])
     }
 
@@ -55,8 +60,11 @@ extension OutboxStore {
         }
     }
 
-    private static let selectWebservice =
-        "SELECT name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms FROM webservices"
+    private static let selectWebservice = """
+        SELECT name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
+               soap_wsdl, soap_version, soap_action, soap_operation_json
+        FROM webservices
+        """
 
     private static func decodeWebservice(_ row: Statement) throws -> Webservice {
         let name = row.text(0)
@@ -68,7 +76,16 @@ extension OutboxStore {
             name: name, kind: kind, method: method, url: row.text(3),
             headers: try decodeFields(row.text(4), of: name), parameters: try decodeFields(row.text(5), of: name),
             body: row.optionalText(6), timeoutMilliseconds: row.int64(7), isPrivate: row.int64(8) != 0,
-            maxAttempts: Int(row.int64(9)), maxAgeMilliseconds: row.int64(10))
+            maxAttempts: Int(row.int64(9)), maxAgeMilliseconds: row.int64(10), soap: try decodeSOAP(row, of: name))
+    }
+
+    private static func decodeSOAP(_ row: Statement, of webservice: String) throws -> SOAPBinding? {
+        guard let wsdl = row.optionalText(11), let json = row.optionalText(14) else { return nil }
+        guard let operation = try? JSONDecoder().decode(WSDLOperation.self, from: Data(json.utf8)) else {
+            throw PostCallError(
+                .invalidInput, "webservice \(webservice) has a malformed stored SOAP operation; run `postcall webservice refresh \(webservice)`")
+        }
+        return SOAPBinding(wsdl: wsdl, operation: operation, version: row.optionalText(12) ?? "1.1", soapAction: row.optionalText(13) ?? "")
     }
 
     static func encodeFields(_ fields: [Webservice.Field]) -> String {

@@ -14,12 +14,6 @@ extension Webservice {
         guard maxAgeMilliseconds >= 0 else {
             throw PostCallError(.invalidInput, "webservice \(name): --max-age cannot be negative")
         }
-        switch kind {
-        case .rest:
-            _ = try RESTRequestTemplate(self)
-        case .soap:
-            throw PostCallError(
-                .invalidInput, "webservice \(name): SOAP webservices are not supported by this version yet; use --type rest")
-        }
+        _ = try RequestTemplate(self)
     }
 }

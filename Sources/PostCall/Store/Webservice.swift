@@ -39,12 +39,15 @@ public struct Webservice: Sendable, Equatable {
     public var maxAttempts: Int
     /// See `maxAttempts`; 0 lets `maxAttempts` alone decide.
     public var maxAgeMilliseconds: Int64
+    /// Set for a SOAP webservice.
+    public var soap: SOAPBinding?
 
     public init(
         name: String, kind: Kind = .rest, method: Method = .post, url: String = "", headers: [Field] = [],
         parameters: [Field] = [], body: String? = nil, timeoutMilliseconds: Int64 = 10_000, isPrivate: Bool = false,
-        maxAttempts: Int = 12, maxAgeMilliseconds: Int64 = 86_400_000
+        maxAttempts: Int = 12, maxAgeMilliseconds: Int64 = 86_400_000, soap: SOAPBinding? = nil
     ) {
+        self.soap = soap
         self.name = name
         self.kind = kind
         self.method = method

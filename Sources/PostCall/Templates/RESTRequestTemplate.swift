@@ -57,17 +57,7 @@ public struct RESTRequestTemplate: Sendable {
                 + value.render(values, encode: TemplateEncoding.formComponent.encode)
         }.joined(separator: "&")
 
-        var renderedHeaders: [Webservice.Field] = []
-        renderedHeaders.reserveCapacity(headers.count + 2)
-        for (name, template) in headers {
-            let value = template.render(values) { $0 }
-            if Self.breaksHeader(value) {
-                throw PostCallError(
-                    .template,
-                    "header \(name) of event \(eventID) would contain a line break from a variable; fix the variable or the header template")
-            }
-            renderedHeaders.append(Webservice.Field(name: name, value: value))
-        }
+        var renderedHeaders = try Self.renderHeaders(headers, values, eventID: eventID)
 
         var requestBody: [UInt8]?
         switch method {
@@ -97,6 +87,25 @@ public struct RESTRequestTemplate: Sendable {
         let base = url[..<fragmentStart]
         let separator = base.contains("?") ? (base.hasSuffix("?") || base.hasSuffix("&") ? "" : "&") : "?"
         return base + separator + query + url[fragmentStart...]
+    }
+
+    /// Renders header templates as they are (headers have no encoding), refusing a value that a
+    /// variable would break into two lines: that would let call data inject headers.
+    static func renderHeaders(
+        _ headers: [(name: String, value: Template)], _ values: TemplateValues, eventID: Int64
+    ) throws -> [Webservice.Field] {
+        var rendered: [Webservice.Field] = []
+        rendered.reserveCapacity(headers.count + 3)
+        for (name, template) in headers {
+            let value = template.render(values) { $0 }
+            if breaksHeader(value) {
+                throw PostCallError(
+                    .template,
+                    "header \(name) of event \(eventID) would contain a line break from a variable; fix the variable or the header template")
+            }
+            rendered.append(Webservice.Field(name: name, value: value))
+        }
+        return rendered
     }
 
     /// Whether `value` holds CR, LF or NUL. Checked on scalars: "\r\n" is one Character in Swift.

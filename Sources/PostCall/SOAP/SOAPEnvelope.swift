@@ -1,0 +1,91 @@
+import PostCallCXML2
+
+/// Builds SOAP request envelopes with libxml2, so every value is escaped by construction.
+enum SOAPEnvelope {
+    static let soap11Namespace = "http://schemas.xmlsoap.org/soap/envelope/"
+    static let soap12Namespace = "http://www.w3.org/2003/05/soap-envelope"
+
+    /// The envelope for `operation` with `parameters` (name, value) in the order given.
+    static func build(version: String, operation: WSDLOperation, parameters: [(String, String)]) throws -> [UInt8] {
+        guard let document = xmlNewDoc("1.0") else { throw outOfMemory }
+        defer { xmlFreeDoc(document) }
+        guard let envelope = xmlNewNode(nil, "Envelope") else { throw outOfMemory }
+        xmlDocSetRootElement(document, envelope)
+        let envelopeNamespace = xmlNewNs(envelope, version == "1.2" ? soap12Namespace : soap11Namespace, "soap")
+        xmlSetNs(envelope, envelopeNamespace)
+        guard let body = xmlNewChild(envelope, envelopeNamespace, "Body", nil) else { throw outOfMemory }
+
+        if let wrapper = operation.wrapper {
+            guard let element = xmlNewChild(body, nil, wrapper, nil) else { throw outOfMemory }
+            let namespace = xmlNewNs(element, operation.namespace, "tns")
+            xmlSetNs(element, namespace)
+            for (name, value) in parameters {
+                // xmlNewTextChild would make an unqualified child inherit the wrapper's namespace;
+                // a raw node keeps exactly the namespace given (none for rpc and unqualified schemas).
+                guard let child = xmlNewDocRawNode(document, operation.qualifiedParameters ? namespace : nil, name, xmlSafe(value))
+                else { throw outOfMemory }
+                xmlAddChild(element, child)
+            }
+        } else {
+            for (name, value) in parameters {
+                guard let element = xmlNewTextChild(body, nil, name, xmlSafe(value)) else { throw outOfMemory }
+                xmlSetNs(element, xmlNewNs(element, operation.namespace, "tns"))
+            }
+        }
+
+        var buffer: UnsafeMutablePointer<xmlChar>?
+        var size: Int32 = 0
+        xmlDocDumpMemoryEnc(document, &buffer, &size, "UTF-8")
+        guard let buffer else { throw outOfMemory }
+        defer { postcall_xml_free(buffer) }
+        return Array(UnsafeBufferPointer(start: buffer, count: Int(size)))
+    }
+
+    /// XML 1.0 cannot carry most control characters, not even escaped: they become U+FFFD.
+    private static func xmlSafe(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: isForbidden) else { return value }
+        return String(String.UnicodeScalarView(value.unicodeScalars.map { isForbidden($0) ? "\u{FFFD}" : $0 }))
+    }
+
+    private static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\n" && scalar != "\r" && scalar != "\t") || scalar == "\u{FFFE}" || scalar == "\u{FFFF}"
+    }
+
+    private static var outOfMemory: PostCallError { PostCallError(.transport, "libxml2 could not build a SOAP envelope (out of memory?)") }
+}
+
+/// A SOAP Fault found in a response.
+struct SOAPFault: Equatable {
+    /// The fault code without its prefix, e.g. `Client.BadAnswer` or `Receiver`.
+    var code: String
+    var reason: String
+    var detail: String
+
+    /// Client/Sender (and version or header problems) cannot be cured by waiting; Server/Receiver can.
+    var isTransient: Bool { code.hasPrefix("Server") || code.hasPrefix("Receiver") }
+
+    /// Finds the Fault in a SOAP 1.1 or 1.2 response body, if there is one.
+    static func parse(_ bytes: [UInt8]) -> SOAPFault? {
+        guard let document = try? XMLDocument(bytes, source: "the response"), let root = document.root,
+            root.name == "Envelope",
+            root.namespace == SOAPEnvelope.soap11Namespace || root.namespace == SOAPEnvelope.soap12Namespace,
+            let fault = root.child("Body")?.child("Fault")
+        else { return nil }
+        func local(_ text: String) -> String { String(text.split(separator: ":").last ?? Substring(text)).trimmingCharacters(in: .whitespacesAndNewlines) }
+        if root.namespace == SOAPEnvelope.soap12Namespace {
+            return SOAPFault(
+                code: local(fault.child("Code")?.child("Value")?.text ?? ""),
+                reason: fault.child("Reason")?.child("Text")?.text ?? "", detail: fault.child("Detail")?.text ?? "")
+        }
+        return SOAPFault(
+            code: local(fault.child("faultcode")?.text ?? ""), reason: fault.child("faultstring")?.text ?? "",
+            detail: fault.child("detail")?.text ?? "")
+    }
+
+    var failure: AttemptFailure {
+        let detailText = detail.trimmingCharacters(in: .whitespacesAndNewlines)
+        return AttemptFailure(
+            errorClass: "soap fault \(code)", detail: reason + (detailText.isEmpty ? "" : " (\(detailText))"),
+            isTransient: isTransient)
+    }
+}

@@ -1,0 +1,86 @@
+import PostCallCXML2
+
+/// An XML document parsed by libxml2 with the options untrusted input needs: no network access,
+/// no DTD loading, no entity expansion, and a bounded size.
+final class XMLDocument {
+    /// Larger documents are refused before parsing.
+    static let maximumBytes = 8 << 20
+
+    private let document: xmlDocPtr
+
+    /// Parses `bytes`; `source` names the document in error messages.
+    init(_ bytes: [UInt8], source: String) throws {
+        guard bytes.count <= Self.maximumBytes else {
+            throw PostCallError(.invalidInput, "\(source) is larger than \(Self.maximumBytes >> 20) MiB; refusing to parse it")
+        }
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        let parsed = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress.map { base in
+                base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    xmlReadMemory($0, Int32(buffer.count), nil, nil, options)
+                }
+            } ?? nil
+        }
+        guard let parsed else {
+            let reason = xmlGetLastError().map { String(cString: $0.pointee.message).trimmingCharacters(in: .whitespacesAndNewlines) }
+            throw PostCallError(.invalidInput, "\(source) is not well-formed XML: \(reason ?? "empty document")")
+        }
+        document = parsed
+    }
+
+    deinit { xmlFreeDoc(document) }
+
+    var root: XMLElement? { xmlDocGetRootElement(document).map { XMLElement(node: $0, owner: self) } }
+}
+
+/// An element of an ``XMLDocument``; keeps its document alive.
+struct XMLElement {
+    fileprivate let node: xmlNodePtr
+    fileprivate let owner: XMLDocument
+
+    var name: String { String(cString: node.pointee.name) }
+    var namespace: String? { node.pointee.ns.flatMap { $0.pointee.href.map { String(cString: $0) } } }
+
+    func attribute(_ name: String) -> String? {
+        guard let value = xmlGetProp(node, name) else { return nil }
+        defer { postcall_xml_free(value) }
+        return String(cString: value)
+    }
+
+    /// The child elements, optionally only those with this local name.
+    func children(_ name: String? = nil) -> [XMLElement] {
+        var result: [XMLElement] = []
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE {
+                let element = XMLElement(node: current, owner: owner)
+                if name == nil || element.name == name { result.append(element) }
+            }
+            child = current.pointee.next
+        }
+        return result
+    }
+
+    func child(_ name: String) -> XMLElement? { children(name).first }
+
+    /// Every descendant element with this local name, in document order.
+    func descendants(_ name: String) -> [XMLElement] {
+        children().flatMap { ($0.name == name ? [$0] : []) + $0.descendants(name) }
+    }
+
+    /// The text content, entities left as written.
+    var text: String {
+        guard let content = xmlNodeGetContent(node) else { return "" }
+        defer { postcall_xml_free(content) }
+        return String(cString: content)
+    }
+
+    /// Resolves a QName such as `tns:Submit` against the namespaces in scope here.
+    func resolve(_ qualifiedName: String) -> (namespace: String?, name: String) {
+        let parts = qualifiedName.split(separator: ":", maxSplits: 1).map(String.init)
+        let prefix = parts.count == 2 ? parts[0] : nil
+        let local = parts.last ?? qualifiedName
+        let namespace = xmlSearchNs(node.pointee.doc, node, prefix).flatMap { $0.pointee.href.map { String(cString: $0) } }
+        return (namespace, local)
+    }
+}

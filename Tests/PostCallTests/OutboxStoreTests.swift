@@ -138,14 +138,14 @@ final class OutboxStoreTests: XCTestCase {
         let fresh = scratch.path("fresh.db")
         let group = DispatchGroup()
         let results = ResultBox()
-        for _ in 0..<6 {
+        for _ in 0..<12 {
             DispatchQueue.global().async(group: group) {
                 let result = try? postcall(["migrate", "--db", fresh])
                 results.append(result)
             }
         }
         group.wait()
-        XCTAssertEqual(results.values.count, 6)
+        XCTAssertEqual(results.values.count, 12)
         for result in results.values {
             XCTAssertEqual(result?.status, 0, result?.stderr ?? "did not run")
         }

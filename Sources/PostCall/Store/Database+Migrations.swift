@@ -1,3 +1,5 @@
+import Foundation
+
 extension Database {
     /// The schema version recorded in the file (`PRAGMA user_version`).
     public var schemaVersion: Int {
@@ -7,6 +9,19 @@ extension Database {
     /// Creates or upgrades the schema to the latest version. Safe to run from several processes
     /// at once: the version is read and the steps applied inside one write transaction.
     public func migrate() throws {
+        // Switching a new file to WAL needs an exclusive lock, and SQLite reports a competing
+        // process's lock at once there instead of calling the busy handler: so wait here.
+        let deadline = Timestamp.monotonicNanoseconds() + 30_000_000_000
+        while true {
+            do {
+                return try migrateOnce()
+            } catch let error as PostCallError where error.code == .databaseBusy && Timestamp.monotonicNanoseconds() < deadline {
+                usleep(UInt32.random(in: 5_000...25_000))
+            }
+        }
+    }
+
+    private func migrateOnce() throws {
         // journal_mode cannot change inside a transaction; once WAL is set it stays with the file.
         let mode = try query("PRAGMA journal_mode = WAL") { $0.text(0) }.first
         if mode != "wal" {

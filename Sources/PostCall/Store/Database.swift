@@ -126,7 +126,8 @@ public final class Database {
         switch primary {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return PostCallError(
-                .databaseBusy, "database \(path) stayed locked by another connection (\(context): \(detail)); it will be retried")
+                .databaseBusy,
+                "database \(path) stayed locked by another connection longer than the busy timeout (\(context): \(detail))")
         case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN:
             return PostCallError(
                 .readOnly,

@@ -136,8 +136,11 @@ public final class DeliveryWorker {
         guard freeSlots > 0, now >= storeBackoffUntil else { return }
         // Claim in batches while busy: a claim is a write transaction and costs about the same for
         // 1 row or 64. (Our own commits also signal a change, so a change alone is no reason to
-        // claim a handful.) An idle worker claims at once.
-        let batchThreshold = active.isEmpty ? 1 : max(1, configuration.concurrency / 4)
+        // claim a handful.) An idle worker claims at once. The threshold never exceeds the slots
+        // one webservice cannot take, or a slow one holding its share would block all claims.
+        let batchThreshold =
+            active.isEmpty
+            ? 1 : max(1, min(configuration.concurrency / 4, configuration.concurrency - configuration.webserviceConcurrency))
         guard databaseChanged || now >= nextClaimAt, freeSlots >= batchThreshold else { return }
         let limit = freeSlots
         let claimed: [ClaimedEntry]
@@ -321,7 +324,7 @@ public final class DeliveryWorker {
     /// pages into the WAL, so one commit for 16 outcomes costs little more than for one.
     private static let recordDelay: Milliseconds = 5
 
-    private var recordBatch: Int { max(1, configuration.concurrency / 4) }
+    private var recordBatch: Int { max(1, configuration.concurrency / 2) }
 
     private func flushRecords(force: Bool) {
         guard let oldest = unrecorded.first, Timestamp.now() >= storeBackoffUntil else { return }

@@ -52,6 +52,8 @@ CREATE TRIGGER outbox_validate_insert BEFORE INSERT ON outbox
 BEGIN
     SELECT RAISE(ABORT, 'postcall: unknown webservice; create it with `postcall webservice set`')
     WHERE NOT EXISTS (SELECT 1 FROM webservices WHERE name = NEW.webservice);
+    SELECT RAISE(ABORT, 'postcall: call_id and variables must be text, not a blob')
+    WHERE typeof(NEW.variables) <> 'text' OR typeof(NEW.call_id) <> 'text';
     SELECT RAISE(ABORT, 'postcall: variables must be a JSON object')
     WHERE NOT json_valid(NEW.variables) OR json_type(NEW.variables) <> 'object';
     SELECT RAISE(ABORT, 'postcall: variables must be strings, numbers, booleans or null')

@@ -38,6 +38,8 @@ final class OutboxStoreTests: XCTestCase {
             ("INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'c', '[1]');", "JSON object"),
             (#"INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'c', '{"a":{"b":1}}');"#, "strings, numbers"),
             ("INSERT INTO outbox (webservice, call_id, reason) VALUES ('survey', 'c', 'transfer');", "CHECK constraint"),
+            (#"INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'c', X'7B2261223A22FF227D');"#, "must be text"),
+            (#"INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'c', '{"a":"' || hex(randomblob(600000)) || '"}');"#, "exceed 1 MiB"),
         ]
         for (statement, message) in rejections {
             let result = try sql(statement)

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import PostCall
 
 @main
@@ -19,15 +20,15 @@ struct PostCallCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as PostCallError {
-            FileHandle.standardError.write(Data("postcall: \(error.message)\n".utf8))
-            Foundation.exit(error.isBadInput ? 2 : 1)
+            printError("postcall: \(error.message)")
+            Glibc.exit(error.isBadInput ? 2 : 1)
         } catch {
             let code = exitCode(for: error)
             if code == .success || code == .failure {
                 exit(withError: error)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(2)
+            printError(fullMessage(for: error))
+            Glibc.exit(2)
         }
     }
 }
@@ -69,22 +70,30 @@ struct EnqueueCommand: ParsableCommand {
     @Option(name: .customLong("vars-json"), help: "Variables as a JSON object.") var variablesJSON: String?
 
     func run() throws {
-        var merged: [String: Any] = [:]
+        // Members keep their JSON spelling (a number stays a number); a --var replaces a member.
+        var members: [(name: String, json: String)] = []
         if let variablesJSON {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(variablesJSON.utf8)) as? [String: Any] else {
-                throw PostCallError(.invalidInput, "--vars-json must be a JSON object, e.g. '{\"q1\":\"5\"}'")
+            guard let parsed = try? TemplateValues.variableMembers(variablesJSON) else {
+                throw PostCallError(
+                    .invalidInput, "--vars-json must be a JSON object of strings, numbers, booleans and null, e.g. '{\"q1\":\"5\"}'")
             }
-            merged = object
+            members = parsed
         }
         for assignment in variables {
             let (name, value) = try splitAssignment(assignment, option: "--var")
-            merged[name] = value
+            members.removeAll { $0.name == name }
+            members.append((name, "\"" + TemplateEncoding.jsonString.encode(value) + "\""))
         }
-        let json = try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys])
-        let id = try database.openStore().enqueue(
-            webservice: name, callID: callID, reason: reason, variablesJSON: String(decoding: json, as: UTF8.self))
+        let json = "{" + members.map { "\"" + TemplateEncoding.jsonString.encode($0.name) + "\":" + $0.json }.joined(separator: ",") + "}"
+        let id = try database.openStore().enqueue(webservice: name, callID: callID, reason: reason, variablesJSON: json)
         print(id)
     }
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    var line = Array((text + "\n").utf8)
+    _ = line.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
 /// Splits `name=value` at the first `=`.

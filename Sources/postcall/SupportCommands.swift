@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import PostCall
 
 /// `--local`: show times in the machine's time zone instead of UTC.
@@ -20,6 +20,12 @@ func parseWhen(_ text: String?, _ option: String) throws -> Int64? {
         throw PostCallError(.invalidInput, "\(option) \(text.debugDescription) is neither RFC 3339 nor a duration like 90m, 2h, 7d")
     }
     return time
+}
+
+/// `12.3`: one decimal, rounded.
+func oneDecimal(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(abs(tenths % 10))"
 }
 
 struct RetryCommand: ParsableCommand {
@@ -124,8 +130,7 @@ struct StatsCommand: ParsableCommand {
         for window in stats.windows {
             windows.append([
                 window.window, String(window.attempts), String(window.delivered), String(window.retried),
-                String(window.failed), String(format: "%.1f", window.deliveriesPerMinute),
-                String(format: "%.1f%%", window.failureRate * 100),
+                String(window.failed), oneDecimal(window.deliveriesPerMinute), oneDecimal(window.failureRate * 100) + "%",
             ])
         }
         print(windows.render())

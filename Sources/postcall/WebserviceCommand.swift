@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import PostCall
 
 struct WebserviceCommand: ParsableCommand {
@@ -104,7 +104,7 @@ struct WebserviceCommand: ParsableCommand {
                 throw PostCallError(.invalidInput, "--header \(text.debugDescription) must look like 'Name: value'")
             }
             let value = text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
-            return Webservice.Field(name: String(text[..<colon]).trimmingCharacters(in: .whitespaces), value: String(value))
+            return Webservice.Field(name: String(text[..<colon]).trimmingWhitespace(), value: String(value))
         }
     }
 

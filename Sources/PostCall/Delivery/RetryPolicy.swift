@@ -1,4 +1,3 @@
-import Foundation
 
 /// When to try a transiently failed event again, and when to give up.
 ///
@@ -61,13 +60,19 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Parses `Retry-After`: delay-seconds or an HTTP date. A malformed value is ignored.
     public static func retryAfter(_ value: String, now: Milliseconds) -> Milliseconds? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let trimmed = value.trimmingWhitespace()
         if let seconds = Milliseconds(trimmed) { return seconds >= 0 ? seconds * 1000 : nil }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: trimmed) else { return nil }
-        return max(0, Milliseconds(date.timeIntervalSince1970 * 1000) - now)
+        // IMF-fixdate, e.g. `Tue, 25 Nov 2025 14:01:30 GMT`.
+        let fields = trimmed.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard fields.count == 6, fields[5] == "GMT", let day = Int(fields[1]),
+            let month = months.firstIndex(of: String(fields[2])), let year = Int(fields[3])
+        else { return nil }
+        let clock = fields[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3,
+            let time = Timestamp.utcMilliseconds(
+                year: year, month: month + 1, day: day, hour: clock[0], minute: clock[1], second: clock[2])
+        else { return nil }
+        return max(0, time - now)
     }
 }

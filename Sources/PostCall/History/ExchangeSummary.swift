@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the history keeps of a request or a response: enough to see what went over the wire,
 /// bounded in size, with secrets masked.
@@ -75,7 +75,7 @@ public enum SecretMasking {
     /// The URL with any `user:password@` password replaced.
     public static func maskURL(_ url: String) -> String {
         // Most URLs have no user info: answer that from the bytes, without building substrings.
-        guard url.utf8.contains(UInt8(ascii: "@")), let schemeEnd = url.range(of: "://") else { return url }
+        guard url.utf8.contains(UInt8(ascii: "@")), let schemeEnd = url.firstRange(of: "://") else { return url }
         let authorityEnd = url[schemeEnd.upperBound...].firstIndex { "/?#".contains($0) } ?? url.endIndex
         let authority = url[schemeEnd.upperBound..<authorityEnd]
         guard let at = authority.lastIndex(of: "@") else { return url }

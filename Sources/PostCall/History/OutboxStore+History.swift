@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension OutboxStore {
     /// Events matching `filter`, newest first.

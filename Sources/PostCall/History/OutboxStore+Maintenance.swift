@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// What `postcall retry` did.
 public struct RequeueResult: Sendable, Equatable {
@@ -86,7 +86,7 @@ extension OutboxStore {
     /// Deletes delivered events created before `cutoff`, with their attempts, in batches of
     /// ``maintenanceBatch`` rows per transaction. Dead and waiting events are never pruned.
     /// Returns the number of events deleted.
-    public func pruneDelivered(before cutoff: Milliseconds, pauseBetweenBatches: TimeInterval = 0.01) throws -> Int {
+    public func pruneDelivered(before cutoff: Milliseconds, pauseMicroseconds: UInt32 = 10_000) throws -> Int {
         var deleted = 0
         while true {
             let count = try database.writeTransaction {
@@ -101,7 +101,7 @@ extension OutboxStore {
             }
             deleted += count
             if count < Self.maintenanceBatch { return deleted }
-            Thread.sleep(forTimeInterval: pauseBetweenBatches)
+            usleep(pauseMicroseconds)
         }
     }
 }

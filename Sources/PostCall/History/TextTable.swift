@@ -1,5 +1,3 @@
-import Foundation
-
 /// Left-aligned columns for terminal output.
 public struct TextTable {
     public var header: [String]
@@ -15,7 +13,7 @@ public struct TextTable {
         let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
         return all.map { row in
             row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == row.count - 1 ? cell : cell.padded(to: widths[column])
             }.joined(separator: "  ")
         }.joined(separator: "\n")
     }
@@ -24,7 +22,7 @@ public struct TextTable {
 extension String {
     /// The string cut to `length` characters with an ellipsis, on one line, for table cells.
     public func truncatedForTable(_ length: Int) -> String {
-        let oneLine = self.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+        let oneLine = String(map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 })
         return oneLine.count <= length ? oneLine : String(oneLine.prefix(max(0, length - 1))) + "…"
     }
 }

@@ -71,7 +71,7 @@ struct SOAPFault: Equatable {
             root.namespace == SOAPEnvelope.soap11Namespace || root.namespace == SOAPEnvelope.soap12Namespace,
             let fault = root.child("Body")?.child("Fault")
         else { return nil }
-        func local(_ text: String) -> String { String(text.split(separator: ":").last ?? Substring(text)).trimmingCharacters(in: .whitespacesAndNewlines) }
+        func local(_ text: String) -> String { String(text.split(separator: ":").last ?? Substring(text)).trimmingWhitespace() }
         if root.namespace == SOAPEnvelope.soap12Namespace {
             return SOAPFault(
                 code: local(fault.child("Code")?.child("Value")?.text ?? ""),
@@ -83,7 +83,7 @@ struct SOAPFault: Equatable {
     }
 
     var failure: AttemptFailure {
-        let detailText = detail.trimmingCharacters(in: .whitespacesAndNewlines)
+        let detailText = detail.trimmingWhitespace()
         return AttemptFailure(
             errorClass: "soap fault \(code)", detail: reason + (detailText.isEmpty ? "" : " (\(detailText))"),
             isTransient: isTransient)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostCallCCurl
 
 /// Fetches a WSDL (or a schema it imports) from an http(s) URL or a local file.

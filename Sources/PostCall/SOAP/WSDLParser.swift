@@ -159,7 +159,7 @@ struct WSDLParser {
     /// Resolves a schema location relative to the WSDL's own address.
     static func resolve(_ location: String, against source: String) -> String {
         if location.contains("://") { return location }
-        if location.hasPrefix("/"), let scheme = source.range(of: "://") {
+        if location.hasPrefix("/"), let scheme = source.firstRange(of: "://") {
             let host = source[scheme.upperBound...].firstIndex(of: "/") ?? source.endIndex
             return String(source[..<host]) + location
         }

@@ -22,7 +22,7 @@ final class XMLDocument {
             } ?? nil
         }
         guard let parsed else {
-            let reason = xmlGetLastError().map { String(cString: $0.pointee.message).trimmingCharacters(in: .whitespacesAndNewlines) }
+            let reason = xmlGetLastError().map { String(cString: $0.pointee.message).trimmingWhitespace() }
             throw PostCallError(.invalidInput, "\(source) is not well-formed XML: \(reason ?? "empty document")")
         }
         document = parsed

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 extension Database {
     /// The schema version recorded in the file (`PRAGMA user_version`).

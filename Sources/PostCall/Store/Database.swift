@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import PostCallCSQLite
 
 /// One SQLite connection, used from one thread at a time.
@@ -109,7 +109,7 @@ public final class Database {
 
     /// Bytes available to us on the filesystem holding `path`, or `nil` if that cannot be told.
     static func freeBytes(near path: String) -> UInt64? {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
         var stats = statvfs()
         guard statvfs(directory.isEmpty ? "." : directory, &stats) == 0 else { return nil }
         return UInt64(stats.f_bavail) * UInt64(stats.f_frsize)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension OutboxStore {
     /// Creates or replaces a webservice's configuration. A change also closes its circuit

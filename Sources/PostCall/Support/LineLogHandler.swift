@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Logging
 
 /// Writes one line per log event to standard error, as logfmt or as a JSON object, for journald
@@ -41,7 +41,8 @@ public struct LineLogHandler: LogHandler {
                 .joined(separator: ",") + "}"
         }
         // One write per line, so lines from concurrent writers never interleave.
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        var line = Array((text + "\n").utf8)
+        _ = line.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     static func logfmtValue(_ value: String) -> String {

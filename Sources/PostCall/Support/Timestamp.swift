@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Milliseconds since the Unix epoch, UTC: the unit of every time in the database.
 public typealias Milliseconds = Int64
@@ -23,10 +23,11 @@ public enum Timestamp {
         var seconds = time_t(time / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(time % 1000))
+        let date = (Int(parts.tm_year) + 1900).zeroPadded(4) + "-" + (Int(parts.tm_mon) + 1).zeroPadded(2) + "-"
+            + Int(parts.tm_mday).zeroPadded(2)
+        let clock = Int(parts.tm_hour).zeroPadded(2) + ":" + Int(parts.tm_min).zeroPadded(2) + ":"
+            + Int(parts.tm_sec).zeroPadded(2)
+        return date + "T" + clock + "." + Int(time % 1000).zeroPadded(3) + "Z"
     }
 
     /// Local time for people, e.g. `2026-11-25 15:03:07 +0100`.
@@ -43,12 +44,69 @@ public enum Timestamp {
     /// duration back from `now` such as `90s`, `90m`, `2h`, `7d`.
     public static func parseWhen(_ text: String, now: Milliseconds = Timestamp.now()) -> Milliseconds? {
         if let duration = parseDuration(text) { return now - duration }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Milliseconds(date.timeIntervalSince1970 * 1000) }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Milliseconds(date.timeIntervalSince1970 * 1000) }
-        return nil
+        return parseRFC3339(text)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; a space may stand for the `T`.
+    static func parseRFC3339(_ text: String) -> Milliseconds? {
+        let bytes = Array(text.utf8)
+        func number(_ from: Int, _ length: Int) -> Int? {
+            guard from + length <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[from..<(from + length)] {
+                guard (48...57).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+            let minute = number(14, 2), let second = number(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var index = 19
+        var milliseconds = 0
+        if bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            var digits = 0
+            while index < bytes.count, (48...57).contains(bytes[index]) {
+                if digits < 3 { milliseconds = milliseconds * 10 + Int(bytes[index] - 48) }
+                digits += 1
+                index += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<3 where digits < 3 { milliseconds *= 10 }
+        }
+        guard index < bytes.count else { return nil }
+        var offsetSeconds = 0
+        switch bytes[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            guard index + 1 == bytes.count else { return nil }
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard index + 6 == bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
+                let offsetHours = number(index + 1, 2), let offsetMinutes = number(index + 4, 2)
+            else { return nil }
+            offsetSeconds = (offsetHours * 3600 + offsetMinutes * 60) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+        default:
+            return nil
+        }
+        return utcMilliseconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+            .map { $0 + Milliseconds(milliseconds) - Milliseconds(offsetSeconds) * 1000 }
+    }
+
+    /// Milliseconds since the epoch for a UTC calendar time.
+    static func utcMilliseconds(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Milliseconds? {
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let seconds = timegm(&parts)
+        return seconds == -1 && year != 1969 ? nil : Milliseconds(seconds) * 1000
     }
 
     /// Parses a duration such as `500ms`, `30s`, `90m`, `2h`, `7d` into milliseconds.

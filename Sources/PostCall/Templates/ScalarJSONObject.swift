@@ -9,15 +9,21 @@ struct ScalarJSONObject {
 
     static func parse(_ json: String) throws -> [String: String] {
         var parser = ScalarJSONObject(bytes: Array(json.utf8))
-        return try parser.object()
+        return Dictionary(try parser.object().map { ($0.name, $0.text) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// The members in order, each value as its JSON text (`"a\"b"`, `5`, `true`, `null`).
+    static func members(_ json: String) throws -> [(name: String, json: String)] {
+        var parser = ScalarJSONObject(bytes: Array(json.utf8))
+        return try parser.object().map { ($0.name, $0.json) }
     }
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
     private struct Malformed: Error {}
 
-    private mutating func object() throws -> [String: String] {
-        var result: [String: String] = [:]
+    private mutating func object() throws -> [(name: String, text: String, json: String)] {
+        var result: [(name: String, text: String, json: String)] = []
         skipWhitespace()
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
@@ -30,7 +36,9 @@ struct ScalarJSONObject {
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
-                result[name] = try scalar()
+                let start = position
+                let text = try scalar()
+                result.append((name, text, String(decoding: bytes[start..<position], as: UTF8.self)))
                 skipWhitespace()
                 if peek() == UInt8(ascii: ",") {
                     position += 1

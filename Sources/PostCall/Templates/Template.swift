@@ -12,12 +12,12 @@ public struct Template: Sendable, Equatable {
     public init(_ text: String) throws {
         var segments: [Segment] = []
         var rest = Substring(text)
-        while let open = rest.range(of: "{{") {
+        while let open = rest.firstRange(of: "{{") {
             if open.lowerBound > rest.startIndex { segments.append(.literal(String(rest[..<open.lowerBound]))) }
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
                 throw PostCallError(.template, "template \(text.debugDescription) has a `{{` without a closing `}}`")
             }
-            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: " ")
+            let name = rest[open.upperBound..<close.lowerBound].trimmingWhitespace()
             guard !name.isEmpty, name.allSatisfy(Self.isNameCharacter) else {
                 throw PostCallError(
                     .template,
@@ -50,14 +50,5 @@ public struct Template: Sendable, Equatable {
 
     private static func isNameCharacter(_ character: Character) -> Bool {
         character.isASCII && (character.isLetter || character.isNumber || "_-.".contains(character))
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        var slice = Substring(self)
-        while slice.first == set { slice.removeFirst() }
-        while slice.last == set { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The values a template can use: the event's variables and the built-ins.
 ///
@@ -28,9 +28,18 @@ public struct TemplateValues: Sendable {
         case "call_id": callID
         case "reason": reason
         case "event_id": String(eventID)
-        case "created_at": Timestamp.rfc3339(createdAt).replacingOccurrences(of: ".000Z", with: "Z")
+        case "created_at": Timestamp.rfc3339(createdAt).replacing(".000Z", with: "Z")
         case "attempt": String(attempt)
         default: variables[name] ?? ""
+        }
+    }
+
+    /// Checks a JSON object of scalars and returns its members in order, each value as JSON text.
+    public static func variableMembers(_ json: String) throws -> [(name: String, json: String)] {
+        do {
+            return try ScalarJSONObject.members(json)
+        } catch {
+            throw PostCallError(.invalidInput, "variables are not a JSON object of strings, numbers, booleans and null")
         }
     }
 

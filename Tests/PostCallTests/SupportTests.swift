@@ -53,6 +53,18 @@ final class SupportTests: EndToEndTestCase {
         XCTAssertEqual(try run(["history", "--until", "1h"]).stdout.split(separator: "\n").count, 1, "nothing older than an hour")
     }
 
+    func testEnqueueKeepsJSONTypesAndLetsVarOverride() throws {
+        try set(["survey", "--url", "\(server.baseURL)/fast"])
+        let result = try run(["enqueue", "survey", "--call-id", "c", "--vars-json", #"{"n":5,"t":true,"s":"a\"b","z":null}"#,
+                              "--var", "s=over", "--var", #"q=x"y"#])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let id = try XCTUnwrap(Int64(result.stdout.trimmingWhitespace()))
+        let stored = try store.database.query("SELECT variables FROM outbox WHERE id = ?", [.integer(id)]) { $0.text(0) }
+        XCTAssertEqual(stored, [#"{"n":5,"t":true,"z":null,"s":"over","q":"x\"y"}"#])
+        XCTAssertEqual(try run(["enqueue", "survey", "--call-id", "c", "--vars-json", "[1]"]).status, 2)
+        XCTAssertEqual(try run(["enqueue", "nope", "--call-id", "c"]).status, 2, "an unknown webservice is bad input")
+    }
+
     func testRetryRequeuesDeadEventsOfAWebserviceAfterItsURLWasFixed() throws {
         try set(["survey", "--url", "\(server.baseURL)/status/404"])
         try set(["other", "--url", "\(server.baseURL)/status/400"])

@@ -127,6 +127,12 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(Timestamp.parseWhen("90m", now: 10_000_000), 10_000_000 - 5_400_000)
         XCTAssertEqual(Timestamp.parseWhen("2025-11-25T14:00:00Z"), 1_764_079_200_000)
         XCTAssertEqual(Timestamp.parseWhen("2025-11-25T15:00:00.500+01:00"), 1_764_079_200_500)
+        XCTAssertEqual(Timestamp.parseWhen("2025-11-25t09:30:00.1-04:30"), 1_764_079_200_100)
+        XCTAssertEqual(Timestamp.parseWhen("1970-01-01T00:00:00Z"), 0)
+        XCTAssertEqual(Timestamp.rfc3339(1_764_079_200_007), "2025-11-25T14:00:00.007Z")
         XCTAssertNil(Timestamp.parseWhen("yesterday"))
+        XCTAssertNil(Timestamp.parseWhen("2025-13-25T14:00:00Z"))
+        XCTAssertNil(Timestamp.parseWhen("2025-11-25T14:00:00"), "a time without a zone is ambiguous")
+        XCTAssertNil(Timestamp.parseWhen("2025-11-25T14:00:00Zjunk"))
     }
 }

@@ -104,9 +104,6 @@ public final class Database {
         return statement
     }
 
-    /// The number of rows changed by the last statement.
-    var changes: Int { Int(sqlite3_changes(handle)) }
-
     /// Bytes available to us on the filesystem holding `path`, or `nil` if that cannot be told.
     static func freeBytes(near path: String) -> UInt64? {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""

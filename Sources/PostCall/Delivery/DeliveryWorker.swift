@@ -320,8 +320,9 @@ public final class DeliveryWorker {
 
     // MARK: Recording
 
-    /// Outcomes wait up to this long to share a transaction: each commit rewrites the touched
-    /// pages into the WAL, so one commit for 16 outcomes costs little more than for one.
+    /// Outcomes wait up to this long (or until `recordBatch` of them finished) to share a
+    /// transaction: each commit rewrites the touched pages into the WAL, so one commit for many
+    /// outcomes costs little more than for one.
     private static let recordDelay: Milliseconds = 5
 
     private var recordBatch: Int { max(1, configuration.concurrency / 2) }
@@ -332,7 +333,10 @@ public final class DeliveryWorker {
         do {
             let lost = try store.record(unrecorded, breaker: configuration.circuitBreaker)
             if unrecorded.contains(where: { $0.isPrivate && $0.outcome != .retry }) { scrubPending = true }
-            for record in unrecorded where record.outcome != .delivered && !lost.contains(where: { $0.entry == record.entry }) {
+            let recorded = unrecorded.filter { record in !lost.contains { $0.entry == record.entry } }
+            for record in recorded {
+                metrics.attempt(webservice: record.entry.webservice, outcome: record.outcome, durationMilliseconds: record.durationMilliseconds)
+                guard record.outcome != .delivered else { continue }
                 logger.log(
                     level: record.outcome == .failed ? .error : .warning,
                     record.outcome == .failed ? "event dead" : "delivery failed, will retry",
@@ -340,9 +344,6 @@ public final class DeliveryWorker {
                         "event": "\(record.entry.id)", "webservice": "\(record.entry.webservice)",
                         "attempt": "\(record.entry.attempt)", "error": "\(record.error ?? "")",
                     ])
-            }
-            for record in unrecorded where !lost.contains(where: { $0.entry == record.entry }) {
-                metrics.attempt(webservice: record.entry.webservice, outcome: record.outcome, durationMilliseconds: record.durationMilliseconds)
             }
             for record in lost {
                 metrics.leaseLost()

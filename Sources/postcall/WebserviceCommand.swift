@@ -116,9 +116,7 @@ struct WebserviceCommand: ParsableCommand {
 
         func run() throws {
             let store = try database.openStore()
-            guard var webservice = try store.webservice(named: name) else {
-                throw PostCallError(.notFound, "no webservice named \(name); `postcall webservice list` shows them")
-            }
+            var webservice = try store.requireWebservice(named: name)
             guard let old = webservice.soap else {
                 throw PostCallError(.invalidInput, "webservice \(name) is not a SOAP webservice; there is no WSDL to refresh")
             }
@@ -156,9 +154,7 @@ struct WebserviceCommand: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            guard let webservice = try database.openStore().webservice(named: name) else {
-                throw PostCallError(.notFound, "no webservice named \(name); `postcall webservice list` shows them")
-            }
+            let webservice = try database.openStore().requireWebservice(named: name)
             print("name:          \(webservice.name)")
             print("type:          \(webservice.kind.rawValue)")
             print("method:        \(webservice.method.rawValue)")

@@ -36,6 +36,16 @@ extension OutboxStore {
         try database.query(Self.selectWebservice + " WHERE name = ?", [.text(name)], row: Self.decodeWebservice).first
     }
 
+    /// The webservice called `name`; throws `.notFound` with a hint if there is none.
+    public func requireWebservice(named name: String) throws -> Webservice {
+        guard let webservice = try webservice(named: name) else { throw Self.unknownWebservice(name) }
+        return webservice
+    }
+
+    static func unknownWebservice(_ name: String) -> PostCallError {
+        PostCallError(.notFound, "no webservice named \(name); `postcall webservice list` shows them")
+    }
+
     /// Every webservice, by name.
     public func webservices() throws -> [Webservice] {
         try database.query(Self.selectWebservice + " ORDER BY name", row: Self.decodeWebservice)
@@ -55,7 +65,7 @@ extension OutboxStore {
                     "webservice \(name) still has \(waiting) pending, in-flight or dead events; deliver or retry them first")
             }
             guard try database.run("DELETE FROM webservices WHERE name = ?", [.text(name)]) == 1 else {
-                throw PostCallError(.notFound, "no webservice named \(name); `postcall webservice list` shows them")
+                throw Self.unknownWebservice(name)
             }
         }
     }

@@ -1,0 +1,59 @@
+/// What `history` (and `retry` by filter) selects. Every field narrows the result; `nil` means any.
+public struct HistoryFilter: Sendable {
+    public var callID: String?
+    public var webservice: String?
+    public var state: String?
+    public var since: Milliseconds?
+    public var until: Milliseconds?
+    public var limit: Int
+
+    public init(
+        callID: String? = nil, webservice: String? = nil, state: String? = nil, since: Milliseconds? = nil,
+        until: Milliseconds? = nil, limit: Int = 50
+    ) {
+        self.callID = callID
+        self.webservice = webservice
+        self.state = state
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}
+
+extension HistoryFilter {
+    /// The SQL condition for the filters that are set, with their bound values. Only the set
+    /// filters appear, so SQLite can pick the index that matches them (call id, webservice,
+    /// state, creation time).
+    func condition() -> (sql: String, values: [SQLValue]) {
+        var clauses: [String] = []
+        var values: [SQLValue] = []
+        if let callID {
+            clauses.append("call_id = ?")
+            values.append(.text(callID))
+        }
+        if let webservice {
+            clauses.append("webservice = ?")
+            values.append(.text(webservice))
+        }
+        if let state {
+            // Written as a literal from our own list, not bound: SQLite uses a partial index
+            // (`WHERE state = 'dead'`) only when it can see the value at prepare time.
+            clauses.append(OutboxStore.states.first { $0 == state }.map { "state = '\($0)'" } ?? "0")
+        }
+        if let since {
+            clauses.append("created_at >= ?")
+            values.append(.integer(since))
+        }
+        if let until {
+            clauses.append("created_at < ?")
+            values.append(.integer(until))
+        }
+        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), values)
+    }
+
+    /// Newest first. For the short-lived states the order is written `+created_at` so SQLite
+    /// reads their small partial index and sorts, instead of walking all history by creation time.
+    var newestFirst: String {
+        state == "pending" || state == "in_flight" ? "+created_at DESC, id DESC" : "created_at DESC, id DESC"
+    }
+}

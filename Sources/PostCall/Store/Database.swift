@@ -32,7 +32,7 @@ public final class Database {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_extended_result_codes(handle, 1)
-        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        postcall_sqlite_busy_timeout(handle, busyTimeoutMilliseconds)
         // NORMAL is durable in WAL mode against a crash of the process; a power cut may undo the
         // last outcomes, which only means a redelivery (at-least-once), never a lost event.
         try execute("PRAGMA synchronous = NORMAL")
@@ -42,8 +42,8 @@ public final class Database {
 
     /// Changes how long this connection waits for a lock, for calls that must not block long.
     func withBusyTimeout<Result>(milliseconds: Int32, _ body: () throws -> Result) rethrows -> Result {
-        sqlite3_busy_timeout(handle, milliseconds)
-        defer { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) }
+        postcall_sqlite_busy_timeout(handle, milliseconds)
+        defer { postcall_sqlite_busy_timeout(handle, busyTimeoutMilliseconds) }
         return try body()
     }
 

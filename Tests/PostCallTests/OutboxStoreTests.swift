@@ -61,6 +61,30 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(first.map(\.attempt), [1, 1, 1, 1])
     }
 
+    func testRecordAndClaimShareOneTransactionAndFailTogether() throws {
+        for index in 0..<4 { try store.enqueue(webservice: "survey", callID: "c\(index)") }
+        let first = try store.claim(owner: "a", limit: 2)
+        struct Refused: Error {}
+        XCTAssertThrowsError(
+            try store.writeTransaction {
+                try store.record(first.map { record($0, worker: "a", outcome: .delivered) })
+                XCTAssertEqual(try store.claim(owner: "a", limit: 2).count, 2)
+                throw Refused()
+            })
+        // Nothing of the failed exchange stays: the outcomes are not recorded, the claim undone.
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "in_flight")).count, 2)
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "pending")).count, 2)
+        XCTAssertEqual(try store.recordedAttemptCount(eventID: first[0].id), 0)
+
+        let claimed = try store.writeTransaction {
+            try store.record(first.map { record($0, worker: "a", outcome: .delivered) })
+            return try store.claim(owner: "a", limit: 2)
+        }
+        XCTAssertEqual(claimed.count, 2)
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "delivered")).count, 2)
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "in_flight")).map(\.id).sorted(), claimed.map(\.id).sorted())
+    }
+
     func testExpiredLeaseIsReclaimedAndTheOldOwnerCannotRecord() throws {
         let id = try store.enqueue(webservice: "survey", callID: "c")
         let now = Timestamp.now()

@@ -103,13 +103,21 @@ final class TemplateTests: XCTestCase {
     }
 
     func testExchangeSummaryJSONRoundTrips() throws {
-        let summary = ExchangeSummary(
-            method: "POST", url: "http://h/x?a=\"", status: nil,
-            headers: [["X-A", tricky], ["Authorization", "Bearer ****"]], body: tricky + "\u{2028}", bodyBytes: 99)
-        let decoded = try JSONDecoder().decode(ExchangeSummary.self, from: Data(summary.json.utf8))
-        XCTAssertEqual(decoded, summary)
-        let response = ExchangeSummary.response(status: 503, headers: [], bodyPrefix: Array("é".utf8), bodyBytes: 2)
-        XCTAssertEqual(try JSONDecoder().decode(ExchangeSummary.self, from: Data(response.json.utf8)), response)
+        let request = HTTPRequest(
+            method: "POST", url: "http://u:pw@h/x?a=\"", headers: [.init(name: "X-A", value: tricky), .init(name: "Authorization", value: "Bearer abc")],
+            body: Array((tricky + "\u{2028}").utf8))
+        let json = ExchangeSummary.requestJSON(request)
+        XCTAssertTrue(json.contains(#"\u2028"#), json)
+        XCTAssertEqual(
+            try JSONDecoder().decode(ExchangeSummary.self, from: Data(json.utf8)),
+            ExchangeSummary(
+                method: "POST", url: "http://u:****@h/x?a=\"", status: nil,
+                headers: [["X-A", tricky], ["Authorization", "Bearer ****"]], body: tricky + "\u{2028}", bodyBytes: request.body?.count ?? 0))
+        // The body prefix may end inside a character or not be UTF-8 at all.
+        let response = ExchangeSummary.responseJSON(status: 503, headers: [], bodyPrefix: Array("é".utf8) + [0xC3], bodyBytes: 99)
+        XCTAssertEqual(
+            try JSONDecoder().decode(ExchangeSummary.self, from: Data(response.utf8)),
+            ExchangeSummary(method: nil, url: nil, status: 503, headers: [], body: "é\u{FFFD}", bodyBytes: 99))
     }
 
     func testSecretsAreMasked() {
@@ -118,6 +126,9 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(SecretMasking.maskHeader(name: "X-Ani", value: "+1555"), "+1555")
         XCTAssertEqual(SecretMasking.maskHeader(name: "X-Client-Secret", value: "abc"), "****")
         XCTAssertEqual(SecretMasking.maskHeader(name: "X-Session-Token", value: "abc"), "****")
+        XCTAssertEqual(SecretMasking.maskHeader(name: "COOKIE", value: "a=b"), "****")
+        XCTAssertEqual(SecretMasking.maskHeader(name: "Token", value: "abc"), "****")
+        XCTAssertEqual(SecretMasking.maskHeader(name: "Toke", value: "abc"), "abc")
         XCTAssertEqual(SecretMasking.maskURL("https://user:pw@h.example/x?a=b"), "https://user:****@h.example/x?a=b")
         XCTAssertEqual(SecretMasking.maskURL("https://h.example/x@y"), "https://h.example/x@y")
     }

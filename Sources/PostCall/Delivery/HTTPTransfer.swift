@@ -138,24 +138,27 @@ final class HTTPTransfer {
         guard let data, let userdata else { return 0 }
         let transfer = Unmanaged<HTTPTransfer>.fromOpaque(userdata).takeUnretainedValue()
         let length = size * count
-        let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }.trimmingTrailingNewlines()
-        if line.hasPrefix("HTTP/") {
-            // A new status line: a redirect or an interim response came before; keep the last.
-            transfer.responseHeaders.removeAll(keepingCapacity: true)
-        } else if let colon = line.firstIndex(of: ":"), transfer.responseHeaders.count < keptHeaderCount {
-            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
-            transfer.responseHeaders.append(Webservice.Field(name: String(line[..<colon]), value: String(value)))
+        data.withMemoryRebound(to: UInt8.self, capacity: length) {
+            transfer.receiveHeaderLine(UnsafeBufferPointer(start: $0, count: length))
         }
         return length
     }
-}
 
-extension String {
-    fileprivate func trimmingTrailingNewlines() -> String {
-        var trimmed = Substring(self)
-        while let last = trimmed.last, last == "\r\n" || last == "\n" || last == "\r" { trimmed.removeLast() }
-        return String(trimmed)
+    /// Keeps one header line; works on the bytes, since it runs for every header of every response.
+    private func receiveHeaderLine(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let line = bytes[..<end]
+        if line.starts(with: "HTTP/".utf8) {
+            // A new status line: a redirect or an interim response came before; keep the last.
+            responseHeaders.removeAll(keepingCapacity: true)
+            return
+        }
+        guard responseHeaders.count < Self.keptHeaderCount, let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+        var valueStart = colon + 1
+        while valueStart < end, bytes[valueStart] == UInt8(ascii: " ") || bytes[valueStart] == UInt8(ascii: "\t") { valueStart += 1 }
+        responseHeaders.append(
+            Webservice.Field(
+                name: String(decoding: line[..<colon], as: UTF8.self), value: String(decoding: line[valueStart...], as: UTF8.self)))
     }
 }

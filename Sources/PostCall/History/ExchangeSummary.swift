@@ -17,36 +17,52 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
         case bodyBytes = "body_bytes"
     }
 
-    static func request(_ request: HTTPRequest) -> ExchangeSummary {
+    /// The JSON kept in `attempts.request` for `request`.
+    static func requestJSON(_ request: HTTPRequest) -> String {
         let body = request.body ?? []
-        return ExchangeSummary(
-            method: request.method, url: SecretMasking.maskURL(request.url), status: nil,
-            headers: request.headers.map { [$0.name, SecretMasking.maskHeader(name: $0.name, value: $0.value)] },
+        return json(
+            method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
             body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: body.count)
     }
 
-    static func response(status: Int?, headers: [Webservice.Field], bodyPrefix: [UInt8], bodyBytes: Int)
-        -> ExchangeSummary
-    {
-        ExchangeSummary(
-            method: nil, url: nil, status: status,
-            headers: headers.map { [$0.name, SecretMasking.maskHeader(name: $0.name, value: $0.value)] },
-            body: String(decoding: bodyPrefix, as: UTF8.self), bodyBytes: bodyBytes)
+    /// The JSON kept in `attempts.response`.
+    static func responseJSON(status: Int?, headers: [Webservice.Field], bodyPrefix: [UInt8], bodyBytes: Int) -> String {
+        json(method: nil, url: nil, status: status, headers: headers, body: String(decoding: bodyPrefix, as: UTF8.self), bodyBytes: bodyBytes)
     }
 
-    /// The summary as compact JSON for the `attempts` table. Written by hand: this runs for every
+    /// Written by hand, keys in the order JSONEncoder would sort them: this runs for every
     /// attempt, and JSONEncoder cost more than the HTTP exchange itself.
-    var json: String {
-        var output = "{\"body\":\"" + TemplateEncoding.jsonString.encode(body) + "\",\"body_bytes\":\(bodyBytes),\"headers\":["
+    private static func json(
+        method: String?, url: String?, status: Int?, headers: [Webservice.Field], body: String, bodyBytes: Int
+    ) -> String {
+        var writer = JSONWriter(capacity: 128 + body.utf8.count + (url?.utf8.count ?? 0) + 48 * headers.count)
+        writer.raw("{\"body\":")
+        writer.string(body)
+        writer.raw(",\"body_bytes\":")
+        writer.number(bodyBytes)
+        writer.raw(",\"headers\":[")
         for (index, header) in headers.enumerated() {
-            if index > 0 { output += "," }
-            output += "[" + header.map { "\"" + TemplateEncoding.jsonString.encode($0) + "\"" }.joined(separator: ",") + "]"
+            writer.raw(index == 0 ? "[" : ",[")
+            writer.string(header.name)
+            writer.raw(",")
+            writer.string(SecretMasking.maskHeader(name: header.name, value: header.value))
+            writer.raw("]")
         }
-        output += "]"
-        if let method { output += ",\"method\":\"" + TemplateEncoding.jsonString.encode(method) + "\"" }
-        if let status { output += ",\"status\":\(status)" }
-        if let url { output += ",\"url\":\"" + TemplateEncoding.jsonString.encode(url) + "\"" }
-        return output + "}"
+        writer.raw("]")
+        if let method {
+            writer.raw(",\"method\":")
+            writer.string(method)
+        }
+        if let status {
+            writer.raw(",\"status\":")
+            writer.number(status)
+        }
+        if let url {
+            writer.raw(",\"url\":")
+            writer.string(url)
+        }
+        writer.raw("}")
+        return writer.text
     }
 }
 
@@ -61,15 +77,27 @@ public enum SecretMasking {
     /// Header names containing one of these words are treated as secrets too.
     static let secretWords = ["secret", "token", "password", "passwd"]
 
+    private static let secretHeaderBytes = secretHeaders.map { Array($0.utf8) }
+    private static let secretWordBytes = secretWords.map { Array($0.utf8) }
+
     /// The value to show for a header: secrets keep only their scheme (`Bearer ****`).
     public static func maskHeader(name: String, value: String) -> String {
-        let lowered = name.lowercased()
-        guard secretHeaders.contains(lowered) || secretWords.contains(where: { lowered.utf8.containsBytes(of: $0) })
-        else { return value }
-        if let space = value.firstIndex(of: " "), lowered.hasSuffix("authorization") {
+        guard isSecret(headerName: name) else { return value }
+        if let space = value.firstIndex(of: " "), name.lowercased().hasSuffix("authorization") {
             return value[..<space] + " ****"
         }
         return "****"
+    }
+
+    /// Runs for every header of every attempt, so it compares bytes instead of building
+    /// lower-cased strings and sets of them.
+    static func isSecret(headerName name: String) -> Bool {
+        let lowered = name.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+        if secretHeaderBytes.contains(lowered) { return true }
+        return secretWordBytes.contains { word in
+            word.count <= lowered.count
+                && (0...(lowered.count - word.count)).contains { start in lowered[start..<(start + word.count)].elementsEqual(word) }
+        }
     }
 
     /// The URL with any `user:password@` password replaced.
@@ -82,18 +110,5 @@ public enum SecretMasking {
         let userinfo = authority[..<at]
         let user = userinfo.split(separator: ":", maxSplits: 1).first ?? ""
         return url[..<schemeEnd.upperBound] + user + ":****" + url[at...]
-    }
-}
-
-extension String.UTF8View {
-    /// Whether `word`'s bytes appear contiguously; Foundation's and the regex-based searches
-    /// cost microseconds per call on this hot path.
-    fileprivate func containsBytes(of word: String) -> Bool {
-        let needle = Array(word.utf8)
-        let haystack = Array(self)
-        guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { start in
-            haystack[start..<(start + needle.count)].elementsEqual(needle)
-        }
     }
 }

@@ -81,11 +81,13 @@ public final class Database {
         return rows
     }
 
-    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it throws.
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it throws. Inside another
+    /// write transaction, `body` simply joins it, and an error rolls back the outer one.
     ///
     /// IMMEDIATE takes the write lock up front, so a busy database makes us wait at BEGIN (where the
     /// busy timeout applies) rather than fail halfway through with a deadlock.
     func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        if sqlite3_get_autocommit(handle) == 0 { return try body() }
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()

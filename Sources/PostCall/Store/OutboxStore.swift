@@ -10,6 +10,11 @@ public final class OutboxStore {
         self.database = try Database(path: path)
     }
 
+    /// Runs `body` in one write transaction: the store's calls inside it share a single commit.
+    public func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try database.writeTransaction(body)
+    }
+
     /// Copies the write-ahead log into the database file and empties it, so old versions of
     /// erased private rows do not linger there. Waits at most 50 ms for other connections;
     /// returns `false` if they kept it from completing (try again later).

@@ -57,25 +57,9 @@ public enum TemplateEncoding: Sendable {
         // Most values need no escaping; 0xE2 leads the UTF-8 of U+2028 and U+2029.
         let needsEscaping = value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 }
         guard needsEscaping else { return value }
-        var output = ""
-        output.reserveCapacity(value.utf8.count)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            // U+2028/2029 are valid JSON but break JavaScript receivers that eval or embed it.
-            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029:
-                output += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output
+        var writer = JSONWriter(capacity: value.utf8.count + 16)
+        writer.escaped(value)
+        return writer.text
     }
 
     private static func xmlEscape(_ value: String) -> String {

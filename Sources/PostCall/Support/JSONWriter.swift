@@ -1,0 +1,67 @@
+/// Compact JSON text built byte by byte.
+///
+/// The attempt summaries are written for every delivery; building them with string
+/// concatenation cost more per event than SQLite's insert of the result.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Appends JSON syntax as is.
+    mutating func raw(_ literal: StaticString) {
+        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func number(_ value: Int) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// Appends `value` as a string literal, quotes included.
+    mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        escaped(value)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `value` escaped for the inside of a string literal.
+    mutating func escaped(_ value: String) {
+        var value = value
+        value.withUTF8 { escaped($0) }
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case UInt8(ascii: "\n"): raw("\\n")
+            case UInt8(ascii: "\r"): raw("\\r")
+            case UInt8(ascii: "\t"): raw("\\t")
+            case 0x08: raw("\\b")
+            case 0x0C: raw("\\f")
+            case 0..<0x20:
+                raw("\\u00")
+                Self.hexDigits.withUTF8Buffer { hex in
+                    bytes.append(hex[Int(byte >> 4)])
+                    bytes.append(hex[Int(byte & 0x0f)])
+                }
+            // U+2028 and U+2029 (E2 80 A8/A9) are valid JSON but break JavaScript receivers that
+            // eval or embed it.
+            case 0xE2 where index + 2 < utf8.count && utf8[index + 1] == 0x80 && (utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9):
+                raw(utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029")
+                index += 2
+            default:
+                bytes.append(byte)
+            }
+            index += 1
+        }
+    }
+}

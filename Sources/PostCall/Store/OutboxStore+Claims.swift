@@ -18,49 +18,54 @@ extension OutboxStore {
         guard limit > 0 else { return [] }
         if !assumeDue, try !hasDueEntries(now: now) { return [] }
         return try database.writeTransaction {
-            var ids = try database.query(
+            var entries = try database.query(
                 """
-                SELECT id FROM outbox INDEXED BY outbox_lease_expiry
+                SELECT \(Self.claimedColumns) FROM outbox INDEXED BY outbox_lease_expiry
                 WHERE state = 'in_flight' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?
-                """, [.integer(now), .integer(Int64(limit))]
-            ) { $0.int64(0) }
+                """, [.integer(now), .integer(Int64(limit))], row: Self.claimedEntry)
 
             var room = try dueWebservices(now: now).map { name in
                 (name: name, room: max(0, perWebserviceLimit - inFlight[name, default: 0]), taken: 0)
             }.filter { $0.room > 0 }
             // First each webservice's fair share of the batch, then whatever is left to those with more.
-            while ids.count < limit, !room.isEmpty {
-                let share = max(1, (limit - ids.count) / room.count)
+            while entries.count < limit, !room.isEmpty {
+                let share = max(1, (limit - entries.count) / room.count)
                 var next: [(name: String, room: Int, taken: Int)] = []
-                for (name, available, alreadyTaken) in room where ids.count < limit {
-                    let take = min(share, available, limit - ids.count)
+                for (name, available, alreadyTaken) in room where entries.count < limit {
+                    let take = min(share, available, limit - entries.count)
                     let taken = try database.query(
-                        Self.pendingSliceSQL, [.text(name), .integer(now), .integer(Int64(take)), .integer(Int64(alreadyTaken))]
-                    ) { $0.int64(0) }
-                    ids += taken
+                        Self.pendingSliceSQL, [.text(name), .integer(now), .integer(Int64(take)), .integer(Int64(alreadyTaken))],
+                        row: Self.claimedEntry)
+                    entries += taken
                     // A webservice that filled its share may have more; one that did not is drained.
                     if taken.count == take && available > take { next.append((name, available - take, alreadyTaken + take)) }
                 }
                 room = next
             }
-            guard !ids.isEmpty else { return [] }
-            return try database.query(
+            guard !entries.isEmpty else { return [] }
+            // The rows were read above, so no RETURNING: it buffers every row in a temporary table.
+            try database.run(
                 """
                 UPDATE outbox SET
                     state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
                     lease_expires_at = ?2 + ?3
                         + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
                 WHERE id IN (SELECT value FROM json_each(?4))
-                RETURNING id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at
                 """,
-                [.text(owner), .integer(now), .integer(leaseGrace), .text(Self.jsonArray(ids))]
-            ) { row in
-                ClaimedEntry(
-                    id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
-                    variablesJSON: row.text(4), attempt: Int(row.int64(5)), createdAt: row.int64(6),
-                    retryBaseAttempt: Int(row.int64(7)), retryBaseAt: row.optionalInt64(8))
-            }
+                [.text(owner), .integer(now), .integer(leaseGrace), .text(Self.jsonArray(entries.map(\.id)))])
+            return entries
         }
+    }
+
+    /// What a claim reads of each event, in the order ``claimedEntry(_:)`` decodes.
+    private static let claimedColumns = "id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at"
+
+    /// An event as claimed: its attempt is the claim being made, one more than the claims so far.
+    private static func claimedEntry(_ row: Statement) -> ClaimedEntry {
+        ClaimedEntry(
+            id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
+            variablesJSON: row.text(4), attempt: Int(row.int64(5)) + 1, createdAt: row.int64(6),
+            retryBaseAttempt: Int(row.int64(7)), retryBaseAt: row.optionalInt64(8))
     }
 
     /// The webservices that have due events now and are not paused.
@@ -79,7 +84,7 @@ extension OutboxStore {
 
     /// The oldest due pending events of one webservice, past the ones already taken.
     static let pendingSliceSQL = """
-        SELECT id FROM outbox INDEXED BY outbox_pending_due
+        SELECT \(claimedColumns) FROM outbox INDEXED BY outbox_pending_due
         WHERE state = 'pending' AND webservice = ?1 AND next_attempt_at <= ?2
         ORDER BY next_attempt_at LIMIT ?3 OFFSET ?4
         """

@@ -33,6 +33,25 @@ final class HTTPTransfer {
         }
         self.easy = easy
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        // The options every transfer shares are set once: the handle is reused, and setting them
+        // again for every event showed in profiles.
+        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        try Self.check([
+            postcall_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1),
+            postcall_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"),
+            postcall_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
+            postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1),
+            postcall_easy_setopt_long(easy, CURLOPT_MAXREDIRS, 3),
+            postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1),
+            postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2),
+            postcall_easy_setopt_write_callback(easy, HTTPTransfer.receiveBody, userdata),
+            postcall_easy_setopt_header_callback(easy, HTTPTransfer.receiveHeader, userdata),
+            postcall_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer),
+            // Post-call requests and the responses we keep are small; libcurl's defaults (16 KiB
+            // down, 64 KiB up per transfer) would cost 80 MiB with 1,000 transfers in flight.
+            postcall_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 8192),
+            postcall_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384),
+        ])
     }
 
     deinit {
@@ -41,9 +60,8 @@ final class HTTPTransfer {
         errorBuffer.deallocate()
     }
 
-    /// Sets up the handle for `request`, replacing whatever the previous transfer left.
+    /// Sets up the handle for `request`, replacing whatever the previous transfer set.
     func prepare(_ request: HTTPRequest, timeoutMilliseconds: Int64, userAgent: String) throws {
-        curl_easy_reset(easy)
         curl_slist_free_all(headerList)
         headerList = nil
         bodyPrefix.removeAll(keepingCapacity: true)
@@ -58,36 +76,18 @@ final class HTTPTransfer {
         // curl would otherwise wait a second for a 100-continue on larger bodies.
         headerList = curl_slist_append(headerList, "Expect:")
 
-        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        // HTTPGET first: it clears the previous transfer's method and body; a body then makes it
+        // a POST, and any other method is sent as a custom one.
+        let customMethod = request.method == "GET" || (request.method == "POST" && request.body != nil) ? nil : request.method
         var codes: [CURLcode] = [
             postcall_easy_setopt_string(easy, CURLOPT_URL, request.url),
-            postcall_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1),
-            postcall_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"),
-            postcall_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
-            postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1),
-            postcall_easy_setopt_long(easy, CURLOPT_MAXREDIRS, 3),
-            postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1),
-            postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2),
             postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)),
             postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))),
             postcall_easy_setopt_string(easy, CURLOPT_USERAGENT, userAgent),
             postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList),
-            postcall_easy_setopt_write_callback(easy, HTTPTransfer.receiveBody, userdata),
-            postcall_easy_setopt_header_callback(easy, HTTPTransfer.receiveHeader, userdata),
-            postcall_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer),
-            // Post-call requests and the responses we keep are small; libcurl's defaults (16 KiB
-            // down, 64 KiB up per transfer) would cost 80 MiB with 1,000 transfers in flight.
-            postcall_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 8192),
-            postcall_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384),
+            postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1),
+            postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod),
         ]
-        switch request.method {
-        case "GET":
-            codes.append(postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
-        case "POST":
-            codes.append(postcall_easy_setopt_long(easy, CURLOPT_POST, 1))
-        default:
-            codes.append(postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method))
-        }
         if let body = request.body {
             codes.append(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
             if body.isEmpty {
@@ -99,6 +99,10 @@ final class HTTPTransfer {
                 })
             }
         }
+        try Self.check(codes)
+    }
+
+    private static func check(_ codes: [CURLcode]) throws {
         if let failure = codes.first(where: { $0 != CURLE_OK }) {
             throw PostCallError(.transport, "libcurl rejected an option: \(String(cString: curl_easy_strerror(failure)))")
         }

@@ -29,6 +29,22 @@ final class DeliveryTests: EndToEndTestCase {
         Dictionary(grouping: try server.requests()) { Int64($0.header("Idempotency-Key") ?? "") ?? -1 }
     }
 
+    func testARunningWorkerPicksUpAnEditedWebserviceAtTheNextClaim() throws {
+        try set(["survey", "--url", "\(server.baseURL)/before"])
+        let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
+        let first = try store.enqueue(webservice: "survey", callID: "c1")
+        try waitForFinalStates(store, ids: [first])
+        try set(["survey", "--url", "\(server.baseURL)/after", "--header", "X-Edited: yes"])
+        let second = try store.enqueue(webservice: "survey", callID: "c2")
+        let events = try waitForFinalStates(store, ids: [second])
+        XCTAssertEqual(worker.stop(), 0, worker.output)
+        XCTAssertEqual(events[second]?.state, "delivered")
+        let byEvent = try requestsByEvent()
+        XCTAssertEqual(byEvent[first]?.map(\.target), ["/before"])
+        XCTAssertEqual(byEvent[second]?.map(\.target), ["/after"])
+        XCTAssertEqual(byEvent[second]?.first?.header("X-Edited"), "yes")
+    }
+
     func testEveryRequestTypeArrivesWithTheRightMethodQueryBodyAndHeaders() throws {
         let base = server.baseURL
         try set(["get", "--method", "GET", "--url", "\(base)/get/{{call_id}}?fixed=1", "--param", "v={{v}}",

@@ -21,7 +21,7 @@ public final class DeliveryWorker {
     private var activeByWebservice: [String: Int] = [:]
     private var idleTransfers: [HTTPTransfer] = []
     private var unrecorded: [AttemptRecord] = []
-    private var templates: [String: (webservice: Webservice, template: RequestTemplate)] = [:]
+    private var templates: [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate)] = [:]
     private var nextClaimAt: Milliseconds = 0
     /// The last claim filled every free slot, so more events are probably due.
     private var backlogRemains = false
@@ -272,15 +272,15 @@ public final class DeliveryWorker {
         }
     }
 
-    /// The webservice's current configuration and parsed templates, re-read for every claim so an
-    /// edit with `webservice set` applies to the next attempt.
+    /// The webservice's current configuration and parsed templates, checked for every claimed
+    /// batch so an edit with `webservice set` applies to the next attempt.
     private func compiledTemplate(for name: String) throws -> (Webservice, RequestTemplate) {
-        guard let webservice = try store.webservice(named: name) else {
-            throw PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
-        }
-        if let cached = templates[name], cached.webservice == webservice { return (webservice, cached.template) }
+        let missing = PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
+        guard let fingerprint = try store.webserviceFingerprint(named: name) else { throw missing }
+        if let cached = templates[name], cached.fingerprint == fingerprint { return (cached.webservice, cached.template) }
+        guard let webservice = try store.webservice(named: name) else { throw missing }
         let template = try RequestTemplate(webservice)
-        templates[name] = (webservice, template)
+        templates[name] = (fingerprint, webservice, template)
         return (webservice, template)
     }
 

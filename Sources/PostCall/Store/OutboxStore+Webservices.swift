@@ -36,6 +36,19 @@ extension OutboxStore {
         try database.query(Self.selectWebservice + " WHERE name = ?", [.text(name)], row: Self.decodeWebservice).first
     }
 
+    /// A text that changes whenever `name`'s configuration does, or `nil` if there is no such
+    /// webservice. Cheaper than ``webservice(named:)``, which decodes the headers and parameters:
+    /// the worker asks for every claimed batch and re-reads only when this changed.
+    public func webserviceFingerprint(named name: String) throws -> String? {
+        try database.query(
+            """
+            SELECT json_array(kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
+                              soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json)
+            FROM webservices WHERE name = ?
+            """, [.text(name)]
+        ) { $0.text(0) }.first
+    }
+
     /// The webservice called `name`; throws `.notFound` with a hint if there is none.
     public func requireWebservice(named name: String) throws -> Webservice {
         guard let webservice = try webservice(named: name) else { throw Self.unknownWebservice(name) }

@@ -8,9 +8,10 @@
 Each scenario starts the receiver in Tests/Fixtures/http_recorder.py on 127.0.0.1, fills the
 outbox through SQL as an IVR would, and runs `postcall worker` processes:
 
-- throughput: a backlog of --events delivered by --workers workers; events/s, CPU time per event,
-  peak RSS, IVR insert latency while the workers run flat out, and the same receiver driven by
-  a plain curl multi loop (curl --parallel, same concurrency, no database) for the ratio.
+- throughput: a backlog of --events delivered by --workers workers at each concurrency of --sweep;
+  events/s, CPU time per event, peak RSS, IVR insert latency while the workers run flat out, and
+  the same receiver driven by a plain curl multi loop (curl --parallel, same concurrency, no
+  database) for the ratio, at each concurrency and best against best.
 - latency: events inserted one at a time on an idle system; insert-to-delivered p50/p99/max.
 - claim: throughput of the first 5,000 deliveries from a backlog of 5,000 and of 1,000,000.
 - mixed: 10 webservices, one of them slow (1 s per request); p99 latency of the healthy nine
@@ -125,22 +126,23 @@ def wait_until(condition, sample=None, limit=600):
         time.sleep(0.01)
 
 
-def raw_curl(args, receiver, work, events):
+def raw_curl(args, receiver, work, events, concurrency):
     config = os.path.join(work, "curl.cfg")
     with open(config, "w") as f:
         for i in range(events):
             f.write(f'url = "{receiver.url}/bench/call-{i}"\noutput = "/dev/null"\n')
     started = time.monotonic()
-    subprocess.run(["curl", "--silent", "--no-progress-meter", "--parallel", "--parallel-max", str(args.concurrency),
+    subprocess.run(["curl", "--silent", "--no-progress-meter", "--parallel", "--parallel-max", str(concurrency),
                     "--data", "q1=5&ani=%2B15551230000", "-K", config], check=True)
     return events / (time.monotonic() - started)
 
 
-def throughput(args, receiver, work):
-    outbox = Outbox(args, work, "throughput.db")
+def throughput_run(args, receiver, work, concurrency):
+    """One backlog drained at one concurrency: postcall, then the raw curl loop."""
+    outbox = Outbox(args, work, f"throughput-{concurrency}.db")
     outbox.webservice("bench", receiver.url + "/bench/{{call_id}}")
     outbox.backlog("bench", args.events)
-    workers = outbox.workers(args.workers, args.concurrency)
+    workers = outbox.workers(args.workers, concurrency)
     samples = {}
     insert_ms = []
     done = threading.Event()
@@ -166,16 +168,28 @@ def throughput(args, receiver, work):
     samples.update({w.pid: proc_stat(w.pid) for w in workers})
     stop(workers)
     delivered = outbox.delivered_count()
-    raw = raw_curl(args, receiver, work, args.events)
-    rate = args.events / elapsed
-    print(f"throughput: {args.events} events, {args.workers} worker(s), concurrency {args.concurrency}")
-    print(f"  postcall                {rate:,.0f} events/s ({elapsed:.2f} s)")
-    print(f"  raw curl multi loop     {raw:,.0f} requests/s, same receiver and concurrency, no database")
-    print(f"  ratio                   {rate / raw:.0%}")
-    print(f"  worker CPU per event    {sum(s[0] for s in samples.values()) / delivered * 1e6:.0f} us")
-    print(f"  worker peak RSS         {max(s[1] for s in samples.values()):.1f} MiB")
-    print(f"  IVR insert meanwhile    p50 {percentile(insert_ms, .5):.2f} ms, p99 {percentile(insert_ms, .99):.2f} ms, "
-          f"max {max(insert_ms):.2f} ms ({len(insert_ms)} inserts)")
+    return {
+        "concurrency": concurrency,
+        "rate": args.events / elapsed,
+        "raw": raw_curl(args, receiver, work, args.events, concurrency),
+        "cpu_us": sum(s[0] for s in samples.values()) / delivered * 1e6,
+        "rss": max(s[1] for s in samples.values()),
+        "insert": (percentile(insert_ms, .5), percentile(insert_ms, .99), max(insert_ms)),
+    }
+
+
+def throughput(args, receiver, work):
+    runs = [throughput_run(args, receiver, work, c) for c in args.sweep]
+    print(f"throughput: a backlog of {args.events:,} events, {args.workers} worker(s); raw curl = the same receiver "
+          "driven by curl --parallel at the same concurrency, no database")
+    print("  concurrency   postcall   raw curl   ratio   CPU/event   peak RSS   IVR insert p50 / p99 / max")
+    for run in runs:
+        p50, p99, most = run["insert"]
+        print(f"  {run['concurrency']:>11}   {run['rate']:>8,.0f}   {run['raw']:>8,.0f}   {run['rate'] / run['raw']:>5.0%}"
+              f"   {run['cpu_us']:>6.0f} us   {run['rss']:>4.1f} MiB   {p50:.1f} / {p99:.1f} / {most:.1f} ms")
+    best, best_raw = max(runs, key=lambda r: r["rate"]), max(runs, key=lambda r: r["raw"])
+    print(f"  best against best: postcall {best['rate']:,.0f} events/s (concurrency {best['concurrency']}) / raw curl "
+          f"{best_raw['raw']:,.0f} requests/s (concurrency {best_raw['concurrency']}) = {best['rate'] / best_raw['raw']:.0%}")
 
 
 def latency(args, receiver, work):
@@ -264,10 +278,12 @@ SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixe
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenarios", nargs="*", help="any of: " + ", ".join(SCENARIOS) + " (default: all)")
-    parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--events", type=int, default=50000, help="backlog of the throughput scenario")
     parser.add_argument("--latency-events", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=64, help="of the worker, in every scenario but throughput and rss")
+    parser.add_argument("--sweep", type=lambda text: [int(c) for c in text.split(",")], default=[64, 128, 256],
+                        help="the throughput scenario's concurrencies, comma-separated")
     parser.add_argument("--postcall", default=os.path.join(ROOT, ".build/release/postcall"))
     args = parser.parse_args()
     unknown = [name for name in args.scenarios if name not in SCENARIOS]

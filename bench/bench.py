@@ -170,8 +170,10 @@ def throughput_run(args, receiver, work, concurrency):
     delivered = outbox.delivered_count()
     return {
         "concurrency": concurrency,
+        "raw_concurrency": concurrency * args.workers,
         "rate": args.events / elapsed,
-        "raw": raw_curl(args, receiver, work, args.events, concurrency),
+        # The same number of requests in flight in total as the workers keep.
+        "raw": raw_curl(args, receiver, work, args.events, concurrency * args.workers),
         "cpu_us": sum(s[0] for s in samples.values()) / delivered * 1e6,
         "rss": max(s[1] for s in samples.values()),
         "insert": (percentile(insert_ms, .5), percentile(insert_ms, .99), max(insert_ms)),
@@ -182,14 +184,16 @@ def throughput(args, receiver, work):
     runs = [throughput_run(args, receiver, work, c) for c in args.sweep]
     print(f"throughput: a backlog of {args.events:,} events, {args.workers} worker(s); raw curl = the same receiver "
           "driven by curl --parallel at the same concurrency, no database")
-    print("  concurrency   postcall   raw curl   ratio   CPU/event   peak RSS   IVR insert p50 / p99 / max")
+    print("  concurrency   postcall   raw curl   ratio   CPU/event   peak RSS   IVR insert p50 / p99 / max"
+          + ("" if args.workers == 1 else f"\n  (per worker; raw curl runs {args.workers} times as many at once)"))
     for run in runs:
         p50, p99, most = run["insert"]
         print(f"  {run['concurrency']:>11}   {run['rate']:>8,.0f}   {run['raw']:>8,.0f}   {run['rate'] / run['raw']:>5.0%}"
               f"   {run['cpu_us']:>6.0f} us   {run['rss']:>4.1f} MiB   {p50:.1f} / {p99:.1f} / {most:.1f} ms")
     best, best_raw = max(runs, key=lambda r: r["rate"]), max(runs, key=lambda r: r["raw"])
-    print(f"  best against best: postcall {best['rate']:,.0f} events/s (concurrency {best['concurrency']}) / raw curl "
-          f"{best_raw['raw']:,.0f} requests/s (concurrency {best_raw['concurrency']}) = {best['rate'] / best_raw['raw']:.0%}")
+    workers = "concurrency" if args.workers == 1 else f"{args.workers} workers x concurrency"
+    print(f"  best against best: postcall {best['rate']:,.0f} events/s ({workers} {best['concurrency']}) / raw curl "
+          f"{best_raw['raw']:,.0f} requests/s (concurrency {best_raw['raw_concurrency']}) = {best['rate'] / best_raw['raw']:.0%}")
 
 
 def latency(args, receiver, work):

@@ -10,7 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
         // The Prometheus text exposition format, kept by the Swift server workgroup.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],

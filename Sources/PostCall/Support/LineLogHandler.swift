@@ -25,10 +25,19 @@ public struct LineLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    public func log(event: LogEvent) {
+        emit(level: event.level, message: event.message, metadata: event.metadata)
+    }
+
+    /// The entry point of swift-log before 1.11; kept because a caller may still use it.
     public func log(
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
         file: String, function: String, line: UInt
     ) {
+        emit(level: level, message: message, metadata: explicit)
+    }
+
+    private func emit(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?) {
         let merged = metadata.merging(explicit ?? [:]) { $1 }
         let fields = [("ts", Timestamp.rfc3339(Timestamp.now())), ("level", level.rawValue), ("msg", message.description)]
             + merged.keys.sorted().map { ($0, "\(merged[$0].map { "\($0)" } ?? "")") }

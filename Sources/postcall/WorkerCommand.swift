@@ -26,10 +26,16 @@ struct WorkerCommand: ParsableCommand {
     @Option(
         name: .customLong("webservice-concurrency"),
         help: "Transfers in flight at once for one webservice, so a slow receiver leaves room for the others (env POSTCALL_WEBSERVICE_CONCURRENCY; default: 3/4 of --concurrency).")
-    var webserviceConcurrency: Int? = environment("POSTCALL_WEBSERVICE_CONCURRENCY").flatMap(Int.init)
+    var webserviceConcurrencyOption: Int?
+    // An optional option with a default is deprecated in swift-argument-parser, so the environment
+    // variables of options without a default are read here.
+    var webserviceConcurrency: Int? {
+        webserviceConcurrencyOption ?? environment("POSTCALL_WEBSERVICE_CONCURRENCY").flatMap(Int.init)
+    }
 
     @Option(name: .customLong("id"), help: "This worker's name in leases and attempts (env POSTCALL_WORKER_ID; default: host:pid).")
-    var workerID: String? = environment("POSTCALL_WORKER_ID")
+    var workerIDOption: String?
+    var workerID: String? { workerIDOption ?? environment("POSTCALL_WORKER_ID") }
 
     @Option(name: .customLong("drain-timeout"), help: "How long a stopping worker lets transfers finish (env POSTCALL_DRAIN_TIMEOUT).")
     var drainTimeout: String = environment("POSTCALL_DRAIN_TIMEOUT") ?? "30s"
@@ -66,7 +72,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(
         name: .customLong("metrics-port"),
         help: "Serve Prometheus metrics at http://HOST:PORT/metrics; 0 picks a free port (env POSTCALL_METRICS_PORT; default: none).")
-    var metricsPort: Int? = environment("POSTCALL_METRICS_PORT").flatMap(Int.init)
+    var metricsPortOption: Int?
+    var metricsPort: Int? { metricsPortOption ?? environment("POSTCALL_METRICS_PORT").flatMap(Int.init) }
 
     @Option(name: .customLong("metrics-host"), help: "The IPv4 address metrics listen on (env POSTCALL_METRICS_HOST).")
     var metricsHost: String = environment("POSTCALL_METRICS_HOST") ?? "127.0.0.1"

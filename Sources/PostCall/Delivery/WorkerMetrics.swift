@@ -17,17 +17,22 @@ final class WorkerMetrics {
         .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
     ]
 
+    /// A metric's full name as it appears on the wire, and its help text.
+    private static func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     init() {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        inFlight = registry.makeGauge(name: "postcall_transfers_in_flight", help: "HTTP transfers this worker is running now.")
+        inFlight = registry.makeGauge(descriptor: Self.metric("postcall_transfers_in_flight", "HTTP transfers this worker is running now."))
         oldestPendingAge = registry.makeGauge(
-            name: "postcall_oldest_pending_age_seconds", help: "Age of the oldest pending event in the outbox, 0 when none.")
+            descriptor: Self.metric("postcall_oldest_pending_age_seconds", "Age of the oldest pending event in the outbox, 0 when none."))
         events = Dictionary(uniqueKeysWithValues: ["pending", "in_flight", "dead"].map { state in
-            (state, registry.makeGauge(name: "postcall_events", labels: [("state", state)], help: "Events in the outbox by state."))
+            (state, registry.makeGauge(descriptor: Self.metric("postcall_events", "Events in the outbox by state."), labels: [("state", state)]))
         })
         leasesLost = registry.makeCounter(
-            name: "postcall_leases_lost_total", help: "Outcomes dropped because another worker had taken the event over.")
+            descriptor: Self.metric("postcall_leases_lost_total", "Outcomes dropped because another worker had taken the event over."))
     }
 
     func transfersInFlight(_ count: Int) { inFlight.set(Int64(count)) }
@@ -46,8 +51,8 @@ final class WorkerMetrics {
             ).increment()
         }
         let histogram = latency[webservice] ?? registry.makeDurationHistogram(
-            name: "postcall_attempt_duration_seconds", labels: [("webservice", webservice)], buckets: Self.latencyBuckets,
-            help: "Time from sending a request to its outcome.")
+            descriptor: Self.metric("postcall_attempt_duration_seconds", "Time from sending a request to its outcome."),
+            labels: [("webservice", webservice)], buckets: Self.latencyBuckets)
         latency[webservice] = histogram
         histogram.recordNanoseconds(durationMilliseconds * 1_000_000)
     }
@@ -66,7 +71,7 @@ final class WorkerMetrics {
     ) -> Counter {
         let key = webservice + "\u{0}" + extra.map(\.1).joined(separator: "\u{0}")
         if let existing = cache[key] { return existing }
-        let made = registry.makeCounter(name: name, labels: [("webservice", webservice)] + extra, help: help)
+        let made = registry.makeCounter(descriptor: Self.metric(name, help), labels: [("webservice", webservice)] + extra)
         cache[key] = made
         return made
     }

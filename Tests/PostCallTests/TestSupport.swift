@@ -70,7 +70,9 @@ final class WorkerProcess {
 
     init(database: String, logPath: String, arguments: [String] = []) throws {
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath])
+        }
         process.executableURL = postcallExecutable
         process.arguments = ["worker", "--db", database] + arguments
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

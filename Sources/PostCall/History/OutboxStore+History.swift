@@ -7,7 +7,7 @@ extension OutboxStore {
             throw PostCallError(
                 .invalidInput, "unknown state \(state.debugDescription); use one of \(Self.states.joined(separator: ", "))")
         }
-        let (condition, values) = filter.condition()
+        let values = filter.condition().values
         return try database.query(
             Self.historySQL(filter),
             values + [.integer(Int64(max(0, filter.limit)))], row: Self.decodeEvent)

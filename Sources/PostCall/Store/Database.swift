@@ -86,6 +86,7 @@ public final class Database {
     ///
     /// IMMEDIATE takes the write lock up front, so a busy database makes us wait at BEGIN (where the
     /// busy timeout applies) rather than fail halfway through with a deadlock.
+    @discardableResult
     func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
         if sqlite3_get_autocommit(handle) == 0 { return try body() }
         try execute("BEGIN IMMEDIATE")

@@ -11,6 +11,7 @@ public final class OutboxStore {
     }
 
     /// Runs `body` in one write transaction: the store's calls inside it share a single commit.
+    @discardableResult
     public func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
         try database.writeTransaction(body)
     }

@@ -37,8 +37,15 @@ struct JSONWriter {
 
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         var index = 0
+        var runStart = 0
         while index < utf8.count {
             let byte = utf8[index]
+            // Most bytes are copied as they are, a run at a time.
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 else {
+                index += 1
+                continue
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
             case UInt8(ascii: "\\"): raw("\\\\")
@@ -62,6 +69,8 @@ struct JSONWriter {
                 bytes.append(byte)
             }
             index += 1
+            runStart = index
         }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
     }
 }

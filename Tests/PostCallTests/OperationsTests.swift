@@ -54,7 +54,7 @@ final class OperationsTests: EndToEndTestCase {
         for format in ["logfmt", "json"] {
             let worker = try WorkerProcess(
                 database: scratch.databasePath, logPath: scratch.path("\(format).log"), arguments: ["--log-format", format])
-            try waitUntil { worker.output.contains("worker started") }
+            waitUntil { worker.output.contains("worker started") }
             if format == "logfmt" { try waitForFinalStates(store, ids: [id]) }
             XCTAssertEqual(worker.stop(), 0, worker.output)
             let lines = worker.output.split(separator: "\n").map(String.init)

@@ -233,11 +233,11 @@ final class DiskFullTests: XCTestCase {
         try store.database.run("UPDATE outbox SET next_attempt_at = next_attempt_at + 2000")
         try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         let worker = try WorkerProcess(database: database, logPath: scratch.path("worker.log"))
-        try waitUntil { worker.output.contains("worker started") }
+        waitUntil { worker.output.contains("worker started") }
 
         let filler = mountPoint + "/filler"
         _ = try runProcess("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k"])
-        try waitUntil(15) { worker.output.contains("disk full") }
+        waitUntil(15) { worker.output.contains("disk full") }
         XCTAssertTrue(worker.process.isRunning, "a full disk must not stop the worker")
         for id in ids { XCTAssertEqual(try store.event(id: id)?.state, "pending") }
 

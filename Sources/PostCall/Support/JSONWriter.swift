@@ -1,4 +1,4 @@
-/// Compact JSON text built byte by byte.
+/// Compact JSON text built in a byte buffer.
 ///
 /// The attempt summaries are written for every delivery; building them with string
 /// concatenation cost more per event than SQLite's insert of the result.

@@ -82,6 +82,12 @@ struct WorkerCommand: ParsableCommand {
     var logFormat: String = environment("POSTCALL_LOG_FORMAT") ?? "logfmt"
 
     func validate() throws {
+        // Without this, a mistyped number in the environment file would silently become the default.
+        for name in ["POSTCALL_CONCURRENCY", "POSTCALL_WEBSERVICE_CONCURRENCY", "POSTCALL_BREAKER_THRESHOLD", "POSTCALL_METRICS_PORT"] {
+            if let value = environment(name), Int(value) == nil {
+                throw ValidationError("\(name)=\(value.debugDescription) is not a whole number")
+            }
+        }
         guard LineLogHandler.Format(rawValue: logFormat) != nil else {
             throw ValidationError("--log-format must be logfmt or json")
         }

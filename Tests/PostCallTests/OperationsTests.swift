@@ -74,6 +74,9 @@ final class OperationsTests: EndToEndTestCase {
             }
         }
         XCTAssertEqual(try postcall(["worker", "--db", scratch.databasePath, "--log-format", "xml"]).status, 2)
+        let mistyped = try postcall(["worker", "--db", scratch.databasePath], environment: ["POSTCALL_CONCURRENCY": "lots"])
+        XCTAssertEqual(mistyped.status, 2)
+        XCTAssertTrue(mistyped.stderr.contains(#"POSTCALL_CONCURRENCY="lots" is not a whole number"#), mistyped.stderr)
     }
 
     func testHealthFailsWhenEventsWaitTooLong() throws {

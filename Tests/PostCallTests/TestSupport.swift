@@ -54,6 +54,11 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     process.standardOutput = stdout
     process.standardError = stderr
     try process.run()
+    // A command that should exit but runs on (a worker that ignored bad input) is stopped, so the
+    // test fails instead of hanging.
+    let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+    defer { watchdog.cancel() }
     // Read both pipes before waiting, so a chatty process cannot fill a pipe and stall.
     let out = stdout.fileHandleForReading.readDataToEndOfFile()
     let err = stderr.fileHandleForReading.readDataToEndOfFile()

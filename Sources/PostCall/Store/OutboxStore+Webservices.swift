@@ -41,11 +41,7 @@ extension OutboxStore {
     /// the worker asks for every claimed batch and re-reads only when this changed.
     public func webserviceFingerprint(named name: String) throws -> String? {
         try database.query(
-            """
-            SELECT json_array(kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
-                              soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json)
-            FROM webservices WHERE name = ?
-            """, [.text(name)]
+            "SELECT json_array(\(Self.configurationColumns)) FROM webservices WHERE name = ?", [.text(name)]
         ) { $0.text(0) }.first
     }
 
@@ -83,11 +79,15 @@ extension OutboxStore {
         }
     }
 
-    private static let selectWebservice = """
-        SELECT name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
-               soap_wsdl, soap_version, soap_action, soap_operation_json
-        FROM webservices
+    /// Every column a ``Webservice`` is decoded from besides its name, in the order
+    /// ``decodeWebservice(_:)`` reads them. The fingerprint covers the same list, so it changes
+    /// whenever what the worker would read does.
+    private static let configurationColumns = """
+        kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
+        soap_wsdl, soap_version, soap_action, soap_operation_json
         """
+
+    private static let selectWebservice = "SELECT name, \(configurationColumns) FROM webservices"
 
     private static func decodeWebservice(_ row: Statement) throws -> Webservice {
         let name = row.text(0)

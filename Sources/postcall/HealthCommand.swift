@@ -18,7 +18,7 @@ struct HealthCommand: ParsableCommand {
 
     func run() throws {
         guard let limit = Timestamp.parseDuration(maxPendingAge) else {
-            throw PostCallError(.invalidInput, "--max-pending-age \(maxPendingAge.debugDescription) must be a duration like 90s, 5m, 1h")
+            throw PostCallError(.invalidInput, "--max-pending-age \(maxPendingAge.debugDescription) must be a duration like 90s, 5m, 1h (at most 100 years)")
         }
         var problems: [String] = []
         var facts: [String] = []

@@ -31,15 +31,15 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let store = try database.openStore()
-        guard let event = try store.event(id: eventID) else {
+        guard let event = try store.event(id: eventID)?.forTerminal(format == .json) else {
             throw PostCallError(.notFound, "no event \(eventID) in \(database.db)")
         }
-        let attempts = try store.attempts(eventID: eventID)
+        let attempts = try store.attempts(eventID: eventID).map { $0.forTerminal(format == .json) }
         switch format {
         case .json:
             try printJSON(Report(event: event, attemptLog: attempts))
         case .table, .csv:
-            print("event \(event.id): \(event.state), \(event.attempts) attempt(s)")
+            print("event \(event.id): \(event.state.rawValue), \(event.attempts) attempt(s)")
             print("  webservice  \(event.webservice)")
             print("  call        \(event.callID) (\(event.reason))")
             if try store.webservice(named: event.webservice)?.isPrivate == true {
@@ -52,17 +52,17 @@ struct ShowCommand: ParsableCommand {
             for attempt in attempts {
                 print("")
                 let status = attempt.httpStatus.map { "HTTP \($0)" } ?? "no response"
-                print("attempt \(attempt.attempt): \(attempt.outcome), \(status), \(attempt.durationMilliseconds) ms, \(time.display(attempt.startedAt)), worker \(attempt.worker)")
+                print("attempt \(attempt.attempt): \(attempt.outcome.rawValue), \(status), \(attempt.durationMilliseconds) ms, \(time.display(attempt.startedAt)), worker \(attempt.worker)")
                 if let error = attempt.error { print("  error: \(error)") }
                 if let request = attempt.request {
                     print("  request:  \(request.method ?? "") \(request.url ?? "")")
                     for header in request.headers { print("    \(header.joined(separator: ": "))") }
-                    if !request.body.isEmpty { print("    body (\(request.bodyBytes) bytes): \(request.body.truncatedForTable(200))") }
+                    if !request.body.isEmpty { print("    body (\(request.bodyBytes) bytes): \(request.body)") }
                 }
                 if let response = attempt.response {
                     print("  response: \(response.status.map(String.init) ?? "-")")
                     for header in response.headers { print("    \(header.joined(separator: ": "))") }
-                    if !response.body.isEmpty { print("    body (\(response.bodyBytes) bytes): \(response.body.truncatedForTable(200))") }
+                    if !response.body.isEmpty { print("    body (\(response.bodyBytes) bytes): \(response.body)") }
                 }
             }
         }
@@ -77,7 +77,7 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("call-id")) var callID: String?
     @Option var webservice: String?
-    @Option(help: "pending, in_flight, delivered or dead.") var state: String?
+    @Option(help: "pending, in_flight, delivered or dead.") var state: EventState?
     @Option(help: "Created at or after WHEN.") var since: String?
     @Option(help: "Created before WHEN.") var until: String?
     @Option var limit: Int = 50
@@ -88,7 +88,7 @@ struct HistoryCommand: ParsableCommand {
         let filter = HistoryFilter(
             callID: callID, webservice: webservice, state: state, since: try parseWhen(since, "--since"),
             until: try parseWhen(until, "--until"), limit: limit)
-        let events = try database.openStore().events(matching: filter)
+        let events = try database.openStore().events(matching: filter).map { $0.forTerminal(format == .json) }
         switch format {
         case .json:
             try printJSON(events)
@@ -96,7 +96,7 @@ struct HistoryCommand: ParsableCommand {
             print("id,webservice,call_id,reason,state,attempts,created_at,delivered_at,next_attempt_at,last_error")
             for event in events {
                 let fields: [String] = [
-                    String(event.id), event.webservice, event.callID, event.reason, event.state, String(event.attempts),
+                    String(event.id), event.webservice, event.callID, event.reason, event.state.rawValue, String(event.attempts),
                     event.createdAt, event.deliveredAt ?? "", event.nextAttemptAt ?? "", event.lastError ?? "",
                 ]
                 print(fields.map(csvField).joined(separator: ","))
@@ -105,7 +105,7 @@ struct HistoryCommand: ParsableCommand {
             var table = TextTable(header: ["ID", "CREATED", "WEBSERVICE", "CALL", "STATE", "TRIES", "LAST ERROR"])
             for event in events {
                 table.append([
-                    String(event.id), time.display(event.createdAt), event.webservice, event.callID, event.state,
+                    String(event.id), time.display(event.createdAt), event.webservice, event.callID, event.state.rawValue,
                     String(event.attempts),
                     (event.lastError ?? "").truncatedForTable(60),
                 ])
@@ -117,5 +117,42 @@ struct HistoryCommand: ParsableCommand {
     private func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacing("\"", with: "\"\"") + "\""
+    }
+}
+
+extension EventSummary {
+    /// For human output (not JSON, which escapes for itself): text that came from outside,
+    /// call ids and errors that quote receivers, with control characters made visible.
+    func forTerminal(_ isJSON: Bool) -> EventSummary {
+        guard !isJSON else { return self }
+        var copy = self
+        copy.webservice = webservice.escapingControlCharacters
+        copy.callID = callID.escapingControlCharacters
+        copy.lastError = lastError?.escapingControlCharacters
+        return copy
+    }
+}
+
+extension AttemptSummary {
+    /// See ``EventSummary/forTerminal(_:)``: receivers' headers and bodies are untrusted.
+    func forTerminal(_ isJSON: Bool) -> AttemptSummary {
+        guard !isJSON else { return self }
+        var copy = self
+        copy.worker = worker.escapingControlCharacters
+        copy.error = error?.escapingControlCharacters
+        copy.request = request?.forTerminal
+        copy.response = response?.forTerminal
+        return copy
+    }
+}
+
+extension ExchangeSummary {
+    fileprivate var forTerminal: ExchangeSummary {
+        var copy = self
+        copy.url = url?.escapingControlCharacters
+        copy.headers = headers.map { $0.map(\.escapingControlCharacters) }
+        // Bodies keep their line breaks as spaces (truncatedForTable) but lose every other control.
+        copy.body = body.truncatedForTable(200).escapingControlCharacters
+        return copy
     }
 }

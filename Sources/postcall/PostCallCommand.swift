@@ -38,7 +38,10 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The SQLite database file (env: POSTCALL_DB; default: postcall.db).")
     var db: String = environment("POSTCALL_DB") ?? "postcall.db"
 
-    func openStore() throws -> OutboxStore { try OutboxStore(path: db) }
+    /// Opens the outbox. Only the commands that set it up (`migrate`, `webservice set`, `enqueue`)
+    /// create a missing file: for the others a missing file is a mistyped path, and an empty new
+    /// outbox would let a worker idle, or `health` say ok, while events pile up elsewhere.
+    func openStore(create: Bool = false) throws -> OutboxStore { try OutboxStore(path: db, create: create) }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -52,7 +55,7 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let store = try database.openStore()
+        let store = try database.openStore(create: true)
         print("database \(database.db) is at schema version \(try store.database.schemaVersion)")
     }
 }
@@ -85,7 +88,7 @@ struct EnqueueCommand: ParsableCommand {
             members.append((name, "\"" + TemplateEncoding.jsonString.encode(value) + "\""))
         }
         let json = "{" + members.map { "\"" + TemplateEncoding.jsonString.encode($0.name) + "\":" + $0.json }.joined(separator: ",") + "}"
-        let id = try database.openStore().enqueue(webservice: name, callID: callID, reason: reason, variablesJSON: json)
+        let id = try database.openStore(create: true).enqueue(webservice: name, callID: callID, reason: reason, variablesJSON: json)
         print(id)
     }
 }

@@ -43,7 +43,7 @@ struct RetryCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "Event ids.") var eventIDs: [Int64] = []
-    @Option(help: "pending, dead or delivered (required without ids).") var state: String?
+    @Option(help: "pending, dead or delivered (required without ids).") var state: EventState?
     @Option var webservice: String?
     @Option(name: .customLong("call-id")) var callID: String?
     @Option(help: "Created at or after WHEN.") var since: String?
@@ -94,7 +94,7 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         guard let age = Timestamp.parseDuration(olderThan) else {
-            throw PostCallError(.invalidInput, "--older-than \(olderThan.debugDescription) must be a duration like 30d, 12h")
+            throw PostCallError(.invalidInput, "--older-than \(olderThan.debugDescription) must be a duration like 30d, 12h (at most 100 years)")
         }
         let deleted = try database.openStore().pruneDelivered(before: Timestamp.now() - age)
         print("pruned \(deleted) delivered event\(deleted == 1 ? "" : "s") older than \(olderThan)")
@@ -112,7 +112,8 @@ struct StatsCommand: ParsableCommand {
         let stats = try database.openStore().stats()
         if format == .json { return try printJSON(stats) }
 
-        print("events: " + ["pending", "in_flight", "delivered", "dead"].map { "\($0) \(stats.states[$0] ?? 0)" }.joined(separator: ", "))
+        print("outbox: \(stats.outboxID) (Idempotency-Keys are <outbox>-<event id>)")
+        print("events: " + EventState.allCases.map { "\($0.rawValue) \(stats.states[$0.rawValue] ?? 0)" }.joined(separator: ", "))
         if let age = stats.oldestPendingAgeSeconds {
             print("oldest pending event: \(Timestamp.formatDuration(Int64(age * 1000))) old")
         }
@@ -120,7 +121,7 @@ struct StatsCommand: ParsableCommand {
         var webservices = TextTable(header: ["WEBSERVICE", "PENDING", "IN FLIGHT", "DELIVERED", "DEAD", "FAILING", "PAUSED UNTIL"])
         for row in stats.webservices {
             webservices.append([
-                row.name, String(row.pending), String(row.inFlight), String(row.delivered), String(row.dead),
+                row.name.escapingControlCharacters, String(row.pending), String(row.inFlight), String(row.delivered), String(row.dead),
                 String(row.consecutiveFailures), row.pausedUntil ?? "",
             ])
         }
@@ -137,7 +138,7 @@ struct StatsCommand: ParsableCommand {
         if !stats.leases.isEmpty {
             print("")
             var leases = TextTable(header: ["WORKER", "IN FLIGHT", "EARLIEST LEASE EXPIRY"])
-            for lease in stats.leases { leases.append([lease.worker, String(lease.inFlight), lease.earliestExpiry]) }
+            for lease in stats.leases { leases.append([lease.worker.escapingControlCharacters, String(lease.inFlight), lease.earliestExpiry]) }
             print(leases.render())
         }
     }

@@ -14,10 +14,10 @@ struct WSDLCommand: ParsableCommand {
         if format == .json { return try printJSON(description) }
         if description.operations.isEmpty { print("no SOAP operations in \(location)") }
         for operation in description.operations {
-            let shape = operation.style == "rpc" ? "rpc" : operation.wrapper == nil ? "document/literal bare" : "document/literal wrapped"
-            print("\(operation.name)  (\(shape); SOAP \(operation.versions.joined(separator: ", ")))")
+            let shape = operation.style == .rpc ? "rpc" : operation.wrapper == nil ? "document/literal bare" : "document/literal wrapped"
+            print("\(operation.name)  (\(shape); SOAP \(operation.versions.map(\.rawValue).joined(separator: ", ")))")
             for binding in operation.bindings {
-                print("  SOAP \(binding.version): action \(binding.soapAction.isEmpty ? "(none)" : binding.soapAction.debugDescription), endpoint \(binding.endpoint)")
+                print("  SOAP \(binding.version.rawValue): action \(binding.soapAction.isEmpty ? "(none)" : binding.soapAction.debugDescription), endpoint \(binding.endpoint)")
             }
             var table = TextTable(header: ["  PARAMETER", "TYPE", "REQUIRED"])
             for parameter in operation.parameters {

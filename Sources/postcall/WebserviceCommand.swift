@@ -32,10 +32,14 @@ struct WebserviceCommand: ParsableCommand {
         @Flag(name: .customLong("clear-params"), help: "Remove every parameter.") var clearParameters = false
         @Option(help: "SOAP: the WSDL URL.") var wsdl: String?
         @Option(help: "SOAP: the operation.") var operation: String?
-        @Option(name: .customLong("soap-version"), help: "SOAP: 1.1 or 1.2.") var soapVersion: String?
+        @Option(name: .customLong("soap-version"), help: "SOAP: 1.1 or 1.2.") var soapVersion: SOAPVersion?
+        @Flag(
+            name: .customLong("follow-redirects"), inversion: .prefixedNo,
+            help: "Follow up to 3 redirects, keeping method and body (default: a redirect fails the attempt).")
+        var followRedirects: Bool?
 
         func run() throws {
-            let store = try database.openStore()
+            let store = try database.openStore(create: true)
             let existing = try store.webservice(named: name)
             var webservice = existing ?? Webservice(name: name)
             if let type {
@@ -54,9 +58,6 @@ struct WebserviceCommand: ParsableCommand {
             if let url { webservice.url = url }
             if wsdl != nil || operation != nil || soapVersion != nil { webservice.kind = .soap }
             if webservice.kind == .soap {
-                if let soapVersion, !["1.1", "1.2"].contains(soapVersion) {
-                    throw PostCallError(.invalidInput, "--soap-version must be 1.1 or 1.2")
-                }
                 guard let location = wsdl ?? webservice.soap?.wsdl, let operationName = operation ?? webservice.soap?.operation.name else {
                     throw PostCallError(.invalidInput, "a SOAP webservice needs --wsdl URL and --operation NAME (`postcall wsdl URL` lists them)")
                 }
@@ -88,10 +89,11 @@ struct WebserviceCommand: ParsableCommand {
                 webservice.timeoutMilliseconds = max(1, Int64((timeout * 1000).rounded()))
             }
             if let isPrivate = `private` { webservice.isPrivate = isPrivate }
+            if let followRedirects { webservice.followRedirects = followRedirects }
             if let maxAttempts { webservice.maxAttempts = maxAttempts }
             if let maxAge {
                 guard let duration = maxAge == "0" ? 0 : Timestamp.parseDuration(maxAge) else {
-                    throw PostCallError(.invalidInput, "--max-age \(maxAge.debugDescription) must be a duration like 90m, 24h, 3d, or 0")
+                    throw PostCallError(.invalidInput, "--max-age \(maxAge.debugDescription) must be a duration like 90m, 24h, 3d (at most 100 years), or 0")
                 }
                 webservice.maxAgeMilliseconds = duration
             }
@@ -162,12 +164,15 @@ struct WebserviceCommand: ParsableCommand {
             for header in webservice.headers {
                 print("header:        \(header.name): \(SecretMasking.maskHeader(name: header.name, value: header.value))")
             }
-            for parameter in webservice.parameters { print("param:         \(parameter.name)=\(parameter.value)") }
+            for parameter in webservice.parameters {
+                print("param:         \(parameter.name)=\(SecretMasking.maskParameter(name: parameter.name, value: parameter.value))")
+            }
             if let body = webservice.body { print("body:          \(body)") }
             print("timeout:       \(Double(webservice.timeoutMilliseconds) / 1000)s")
+            print("redirects:     \(webservice.followRedirects ? "followed (up to 3, same method and body)" : "not followed")")
             if let soap = webservice.soap {
                 print("wsdl:          \(soap.wsdl)")
-                print("operation:     \(soap.operation.name) (SOAP \(soap.version), action \(soap.soapAction.debugDescription))")
+                print("operation:     \(soap.operation.name) (SOAP \(soap.version.rawValue), action \(soap.soapAction.debugDescription))")
             }
             print("private:       \(webservice.isPrivate ? "yes" : "no")")
             print("retries until: \(webservice.maxAttempts) attempts and \(Timestamp.formatDuration(webservice.maxAgeMilliseconds)) of age")

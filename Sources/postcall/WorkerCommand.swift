@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 import Logging
 import PostCall
+import Synchronization
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -108,7 +109,7 @@ struct WorkerCommand: ParsableCommand {
             ("--retry-first-delay", retryFirstDelay), ("--retry-max-delay", retryMaxDelay),
             ("--breaker-max-pause", breakerMaxPause),
         ] where Timestamp.parseDuration(value) == nil {
-            throw ValidationError("\(name) \(value.debugDescription) must be a duration like 500ms, 30s, 5m, 4h")
+            throw ValidationError("\(name) \(value.debugDescription) must be a duration like 500ms, 30s, 5m, 4h (at most 100 years)")
         }
     }
 
@@ -126,19 +127,72 @@ struct WorkerCommand: ParsableCommand {
                 circuitBreaker: CircuitBreaker(threshold: breakerThreshold, maximumPause: duration(breakerMaxPause)))
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
-        let worker = try DeliveryWorker(store: try database.openStore(), configuration: configuration, logger: logger)
 
-        let stop = worker.stopHandle
+        let stop = StopRequest()
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.requestStop() }
+            source.setEventHandler { stop.request() }
             source.resume()
             sources.append(source)
         }
+        defer { sources.forEach { $0.cancel() } }
+        guard let worker = try startWorker(configuration: configuration, logger: logger, stop: stop) else { return }
         worker.run()
-        sources.forEach { $0.cancel() }
+    }
+
+    /// Opens the store and makes the worker. A database that cannot be written yet (a full disk,
+    /// a lock held past the busy timeout) is waited for, as a running worker waits for it; a
+    /// stop while waiting returns `nil`. Anything else (a missing file, a newer schema) fails.
+    private func startWorker(configuration: WorkerConfiguration, logger: Logger, stop: StopRequest) throws -> DeliveryWorker? {
+        var announced: String?
+        while !stop.isRequested {
+            do {
+                let worker = try DeliveryWorker(store: try database.openStore(), configuration: configuration, logger: logger)
+                if announced != nil { logger.notice("database available again; starting") }
+                stop.attach(worker.stopHandle)
+                return worker
+            } catch let error as PostCallError where error.code == .diskFull || error.code == .databaseBusy {
+                if announced != error.message {
+                    logger.error("database unavailable at start; waiting, retrying every second", metadata: ["error": "\(error.message)"])
+                    announced = error.message
+                }
+                stop.wait(milliseconds: 1_000)
+            }
+        }
+        return nil
+    }
+}
+
+/// A stop asked for by a signal, before or after the worker exists.
+private final class StopRequest: Sendable {
+    private let state = Mutex<(requested: Bool, worker: DeliveryWorker.StopSignal?)>((false, nil))
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    var isRequested: Bool { state.withLock { $0.requested } }
+
+    func request() {
+        let worker = state.withLock { state -> DeliveryWorker.StopSignal? in
+            state.requested = true
+            return state.worker
+        }
+        worker?.requestStop()
+        wakeup.signal()
+    }
+
+    /// Passes a stop on to `worker`, at once if one was asked for already.
+    func attach(_ worker: DeliveryWorker.StopSignal) {
+        let requested = state.withLock { state -> Bool in
+            state.worker = worker
+            return state.requested
+        }
+        if requested { worker.requestStop() }
+    }
+
+    /// Sleeps up to `milliseconds`, less if a stop comes.
+    func wait(milliseconds: Int) {
+        _ = wakeup.wait(timeout: .now() + .milliseconds(milliseconds))
     }
 }
 

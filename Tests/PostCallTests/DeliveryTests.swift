@@ -24,9 +24,13 @@ final class DeliveryTests: EndToEndTestCase {
         return events
     }
 
-    /// The server's requests by their Idempotency-Key, which must be the event id.
+    /// The server's requests by their Idempotency-Key, which must be `<outbox id>-<event id>`.
     private func requestsByEvent() throws -> [Int64: [RecordedRequest]] {
-        Dictionary(grouping: try server.requests()) { Int64($0.header("Idempotency-Key") ?? "") ?? -1 }
+        let prefix = try store.outboxID() + "-"
+        return Dictionary(grouping: try server.requests()) { request in
+            guard let key = request.header("Idempotency-Key"), key.hasPrefix(prefix) else { return -1 }
+            return Int64(key.dropFirst(prefix.count)) ?? -1
+        }
     }
 
     func testARunningWorkerPicksUpAnEditedWebserviceAtTheNextClaim() throws {
@@ -38,7 +42,7 @@ final class DeliveryTests: EndToEndTestCase {
         let second = try store.enqueue(webservice: "survey", callID: "c2")
         let events = try waitForFinalStates(store, ids: [second])
         XCTAssertEqual(worker.stop(), 0, worker.output)
-        XCTAssertEqual(events[second]?.state, "delivered")
+        XCTAssertEqual(events[second]?.state, .delivered)
         let byEvent = try requestsByEvent()
         XCTAssertEqual(byEvent[first]?.map(\.target), ["/before"])
         XCTAssertEqual(byEvent[second]?.map(\.target), ["/after"])
@@ -66,7 +70,7 @@ final class DeliveryTests: EndToEndTestCase {
         // One transfer slot: a single libcurl handle carries every method in turn, so nothing of one
         // request (method, body, headers) may leak into the next.
         let events = try deliver(Array(ids.values), arguments: ["--concurrency", "1"])
-        XCTAssertTrue(events.values.allSatisfy { $0.state == "delivered" }, "\(events.values.map { ($0.webservice, $0.lastError) })")
+        XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered }, "\(events.values.map { ($0.webservice, $0.lastError) })")
 
         let byEvent = try requestsByEvent()
         func only(_ name: String) throws -> RecordedRequest {
@@ -115,7 +119,7 @@ final class DeliveryTests: EndToEndTestCase {
         for (name, id) in ids {
             let request = try only(name)
             XCTAssertEqual(request.headerCount("Idempotency-Key"), 1, name)
-            XCTAssertEqual(request.header("Idempotency-Key"), String(id), name)
+            XCTAssertEqual(request.header("Idempotency-Key"), "\(try store.outboxID())-\(id)", name)
         }
     }
 
@@ -124,9 +128,9 @@ final class DeliveryTests: EndToEndTestCase {
         let bad = try store.enqueue(webservice: "hdr", callID: "c", variablesJSON: try variables(["name": "a\r\nX-Injected: 1"]))
         let good = try store.enqueue(webservice: "hdr", callID: "c", variablesJSON: try variables(["name": "fine"]))
         let events = try deliver([bad, good])
-        XCTAssertEqual(events[bad]?.state, "dead")
+        XCTAssertEqual(events[bad]?.state, .dead)
         XCTAssertTrue(events[bad]?.lastError?.contains("header X-Name") == true, "\(String(describing: events[bad]?.lastError))")
-        XCTAssertEqual(events[good]?.state, "delivered")
+        XCTAssertEqual(events[good]?.state, .delivered)
         let requests = try server.requests()
         XCTAssertEqual(requests.count, 1)
         XCTAssertNil(requests.first?.header("X-Injected"))
@@ -140,12 +144,12 @@ final class DeliveryTests: EndToEndTestCase {
         XCTAssertEqual(worker.stop(), 0, worker.output)
 
         let attempt = try XCTUnwrap(try store.attempts(eventID: id).first)
-        XCTAssertEqual(attempt.outcome, "retry")
+        XCTAssertEqual(attempt.outcome, .retry)
         XCTAssertTrue(attempt.error?.hasPrefix("timeout") == true, "\(String(describing: attempt.error))")
         XCTAssertLessThan(attempt.durationMilliseconds, 5_000, "the 0.5 s timeout must cut the 5 s response short")
         XCTAssertNil(attempt.httpStatus)
         let event = try XCTUnwrap(try store.event(id: id))
-        XCTAssertEqual(event.state, "pending")
+        XCTAssertEqual(event.state, .pending)
         XCTAssertNotNil(event.nextAttemptAt)
     }
 
@@ -155,12 +159,12 @@ final class DeliveryTests: EndToEndTestCase {
         let unavailable = try store.enqueue(webservice: "unavailable", callID: "c")
         let missing = try store.enqueue(webservice: "missing", callID: "c")
         let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
-        try waitUntil { try store.attempts(eventID: unavailable).count == 1 && store.event(id: missing)?.state == "dead" }
+        try waitUntil { try store.attempts(eventID: unavailable).count == 1 && store.event(id: missing)?.state == .dead }
         XCTAssertEqual(worker.stop(), 0, worker.output)
 
-        XCTAssertEqual(try store.event(id: unavailable)?.state, "pending")
+        XCTAssertEqual(try store.event(id: unavailable)?.state, .pending)
         XCTAssertEqual(try store.attempts(eventID: unavailable).first?.httpStatus, 503)
-        XCTAssertEqual(try store.attempts(eventID: unavailable).first?.outcome, "retry")
+        XCTAssertEqual(try store.attempts(eventID: unavailable).first?.outcome, .retry)
         XCTAssertEqual(try store.attempts(eventID: missing).first?.httpStatus, 404)
         XCTAssertEqual(try store.event(id: missing)?.lastError, "http 404")
     }
@@ -177,7 +181,7 @@ final class DeliveryTests: EndToEndTestCase {
         try waitForFinalStates(store, ids: [id])
         XCTAssertEqual(worker.stop(), 0, worker.output)
 
-        XCTAssertEqual(try store.event(id: id)?.state, "delivered")
+        XCTAssertEqual(try store.event(id: id)?.state, .delivered)
         let request = try XCTUnwrap(try server.requests().first)
         XCTAssertEqual(request.target, "/survey/call-0001")
         XCTAssertEqual(request.body, "q1=5&ani=%2B15551230000")
@@ -204,7 +208,7 @@ final class DeliveryTests: EndToEndTestCase {
         XCTAssertEqual(first.stop(), 0, first.output)
         XCTAssertEqual(second.stop(), 0, second.output)
 
-        XCTAssertTrue(events.values.allSatisfy { $0.state == "delivered" && $0.attempts == 1 })
+        XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered && $0.attempts == 1 })
         let byEvent = try requestsByEvent()
         XCTAssertEqual(Set(byEvent.keys), Set(ids))
         XCTAssertEqual(byEvent.values.filter { $0.count != 1 }.count, 0, "no event may be sent twice in the normal case")
@@ -216,7 +220,7 @@ final class DeliveryTests: EndToEndTestCase {
         try set(["slow", "--url", "\(server.baseURL)/sleep/3000", "--timeout", "1"])
         let id = try store.enqueue(webservice: "slow", callID: "c")
         let victim = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("victim.log"), arguments: ["--id", "victim"])
-        try waitUntil { try store.event(id: id)?.state == "in_flight" }
+        try waitUntil { try store.event(id: id)?.state == .inFlight }
         victim.killHard()
         // Point the webservice at a fast path; the lease (1 s timeout + 30 s grace) must expire first.
         try set(["slow", "--url", "\(server.baseURL)/fast"])
@@ -224,7 +228,7 @@ final class DeliveryTests: EndToEndTestCase {
         let rescuer = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("rescuer.log"), arguments: ["--id", "rescuer"])
         let events = try waitForFinalStates(store, ids: [id])
         XCTAssertEqual(rescuer.stop(), 0, rescuer.output)
-        XCTAssertEqual(events[id]?.state, "delivered")
+        XCTAssertEqual(events[id]?.state, .delivered)
         XCTAssertEqual(events[id]?.attempts, 2, "the killed worker's claim counts as an attempt")
         XCTAssertEqual(try store.attempts(eventID: id).map(\.worker), ["rescuer"])
     }
@@ -233,8 +237,8 @@ final class DeliveryTests: EndToEndTestCase {
         try set(["slow", "--url", "\(server.baseURL)/sleep/1500", "--timeout", "10"])
         let id = try store.enqueue(webservice: "slow", callID: "c")
         let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
-        try waitUntil { try store.event(id: id)?.state == "in_flight" }
+        try waitUntil { try store.event(id: id)?.state == .inFlight }
         XCTAssertEqual(worker.stop(), 0, worker.output)
-        XCTAssertEqual(try store.event(id: id)?.state, "delivered", "a stopping worker finishes what it started")
+        XCTAssertEqual(try store.event(id: id)?.state, .delivered, "a stopping worker finishes what it started")
     }
 }

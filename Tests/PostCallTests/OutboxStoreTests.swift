@@ -30,7 +30,7 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(accepted.status, 0, accepted.stderr)
         let events = try store.events(matching: HistoryFilter())
         XCTAssertEqual(events.map(\.callID), ["call-0001"])
-        XCTAssertEqual(events.first?.state, "pending")
+        XCTAssertEqual(events.first?.state, .pending)
 
         let rejections = [
             ("INSERT INTO outbox (webservice, call_id) VALUES ('nope', 'c');", "unknown webservice"),
@@ -72,17 +72,17 @@ final class OutboxStoreTests: XCTestCase {
                 throw Refused()
             })
         // Nothing of the failed exchange stays: the outcomes are not recorded, the claim undone.
-        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "in_flight")).count, 2)
-        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "pending")).count, 2)
-        XCTAssertEqual(try store.recordedAttemptCount(eventID: first[0].id), 0)
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: .inFlight)).count, 2)
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: .pending)).count, 2)
+        XCTAssertEqual(try store.attempts(eventID: first[0].id).count, 0)
 
         let claimed = try store.writeTransaction {
             try store.record(first.map { record($0, worker: "a", outcome: .delivered) })
             return try store.claim(owner: "a", limit: 2)
         }
         XCTAssertEqual(claimed.count, 2)
-        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "delivered")).count, 2)
-        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "in_flight")).map(\.id).sorted(), claimed.map(\.id).sorted())
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: .delivered)).count, 2)
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: .inFlight)).map(\.id).sorted(), claimed.map(\.id).sorted())
     }
 
     func testExpiredLeaseIsReclaimedAndTheOldOwnerCannotRecord() throws {
@@ -101,11 +101,11 @@ final class OutboxStoreTests: XCTestCase {
 
         let rejected = try store.record([record(lost, worker: "dead-worker", outcome: .delivered)])
         XCTAssertEqual(rejected.count, 1, "an outcome for a lost lease must not be recorded")
-        XCTAssertEqual(try store.event(id: id)?.state, "in_flight")
+        XCTAssertEqual(try store.event(id: id)?.state, .inFlight)
         XCTAssertTrue(try store.attempts(eventID: id).isEmpty)
 
         XCTAssertTrue(try store.record([record(current, worker: "b", outcome: .delivered)]).isEmpty)
-        XCTAssertEqual(try store.event(id: id)?.state, "delivered")
+        XCTAssertEqual(try store.event(id: id)?.state, .delivered)
         XCTAssertEqual(try store.attempts(eventID: id).map(\.attempt), [2])
     }
 
@@ -121,12 +121,12 @@ final class OutboxStoreTests: XCTestCase {
         dead.error = "http 404"
         try store.record([retry, dead])
 
-        XCTAssertEqual(try store.event(id: retried)?.state, "pending")
+        XCTAssertEqual(try store.event(id: retried)?.state, .pending)
         XCTAssertEqual(try store.event(id: retried)?.lastError, "http 503")
         XCTAssertNotNil(try store.event(id: retried)?.nextAttemptAt)
         XCTAssertTrue(try store.claim(owner: "w", limit: 10).isEmpty, "a retry is not due before its time")
-        XCTAssertEqual(try store.event(id: failed)?.state, "dead")
-        XCTAssertEqual(try store.attempts(eventID: failed).first?.outcome, "failed")
+        XCTAssertEqual(try store.event(id: failed)?.state, .dead)
+        XCTAssertEqual(try store.attempts(eventID: failed).first?.outcome, .failed)
     }
 
     func testPrivateWebserviceLosesItsVariablesWhenFinal() throws {
@@ -146,9 +146,8 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(try store.events(matching: HistoryFilter()).map(\.id), [c, b, a])
         XCTAssertEqual(try store.events(matching: HistoryFilter(callID: "call-a")).map(\.id), [c, a])
         XCTAssertEqual(try store.events(matching: HistoryFilter(webservice: "voicemail")).map(\.id), [b])
-        XCTAssertEqual(try store.events(matching: HistoryFilter(state: "pending", limit: 2)).map(\.id), [c, b])
+        XCTAssertEqual(try store.events(matching: HistoryFilter(state: .pending, limit: 2)).map(\.id), [c, b])
         XCTAssertEqual(try store.events(matching: HistoryFilter(since: Timestamp.now() + 60_000)).count, 0)
-        XCTAssertThrowsError(try store.events(matching: HistoryFilter(state: "lost")))
     }
 
     func testRemovingAWebserviceWithWaitingEventsIsRefused() throws {
@@ -207,11 +206,11 @@ final class OutboxStoreTests: XCTestCase {
             (HistoryFilter(), "outbox_created"),
             (HistoryFilter(callID: "c"), "outbox_call_id"),
             (HistoryFilter(webservice: "survey"), "outbox_webservice_created"),
-            (HistoryFilter(state: "dead"), "outbox_dead_created"),
-            (HistoryFilter(state: "pending"), "outbox_pending_due"),
-            (HistoryFilter(state: "in_flight"), "outbox_lease_expiry"),
-            (HistoryFilter(state: "delivered", since: 0), "outbox_created"),
-            (HistoryFilter(webservice: "survey", state: "dead", since: 0), "outbox_"),
+            (HistoryFilter(state: .dead), "outbox_dead_created"),
+            (HistoryFilter(state: .pending), "outbox_pending_due"),
+            (HistoryFilter(state: .inFlight), "outbox_lease_expiry"),
+            (HistoryFilter(state: .delivered, since: 0), "outbox_created"),
+            (HistoryFilter(webservice: "survey", state: .dead, since: 0), "outbox_"),
         ]
         for (filter, index) in expectations {
             let (_, values) = filter.condition()

@@ -71,23 +71,23 @@ final class SupportTests: EndToEndTestCase {
         let dead = try (0..<3).map { try store.enqueue(webservice: "survey", callID: "c\($0)") }
         let otherDead = try store.enqueue(webservice: "other", callID: "o")
         try deliverAll()
-        XCTAssertTrue(try dead.allSatisfy { try store.event(id: $0)?.state == "dead" })
+        XCTAssertTrue(try dead.allSatisfy { try store.event(id: $0)?.state == .dead })
 
         try set(["survey", "--url", "\(server.baseURL)/fixed"])
         let retried = try run(["retry", "--state", "dead", "--webservice", "survey", "--since", "1h"])
         XCTAssertEqual(retried.status, 0, retried.stderr)
         XCTAssertEqual(retried.stdout.split(separator: "\n").first, "requeued 3 events")
-        XCTAssertEqual(try store.event(id: otherDead)?.state, "dead", "another webservice's dead events stay")
+        XCTAssertEqual(try store.event(id: otherDead)?.state, .dead, "another webservice's dead events stay")
         try deliverAll()
         for id in dead {
-            XCTAssertEqual(try store.event(id: id)?.state, "delivered")
+            XCTAssertEqual(try store.event(id: id)?.state, .delivered)
             XCTAssertEqual(try store.attempts(eventID: id).map(\.attempt), [1, 2], "the attempt log goes on")
         }
 
         let byID = try run(["retry", String(otherDead), "999999"])
         XCTAssertEqual(byID.status, 0, byID.stderr)
         XCTAssertTrue(byID.stdout.contains("requeued 1 event") && byID.stdout.contains("not found: 999999"), byID.stdout)
-        XCTAssertEqual(try store.event(id: otherDead)?.state, "pending")
+        XCTAssertEqual(try store.event(id: otherDead)?.state, .pending)
         XCTAssertEqual(try run(["retry"]).status, 2, "no ids and no filter is bad usage")
     }
 
@@ -100,9 +100,9 @@ final class SupportTests: EndToEndTestCase {
         try waitForFinalStates(store, ids: [id])
         XCTAssertEqual(try store.attempts(eventID: id).count, 2)
         XCTAssertEqual(try run(["retry", String(id)]).status, 0)
-        try waitUntil { try store.event(id: id)?.state == "dead" && store.attempts(eventID: id).count == 4 }
+        try waitUntil { try store.event(id: id)?.state == .dead && store.attempts(eventID: id).count == 4 }
         XCTAssertEqual(worker.stop(), 0, worker.output)
-        XCTAssertEqual(try store.attempts(eventID: id).map(\.outcome), ["retry", "failed", "retry", "failed"])
+        XCTAssertEqual(try store.attempts(eventID: id).map(\.outcome), [.retry, .failed, .retry, .failed])
     }
 
     func testStatsReportsStatesWebservicesRatesAndLeases() throws {
@@ -186,7 +186,7 @@ final class SupportTests: EndToEndTestCase {
             arguments: ["--log-level", "trace", "--retry-first-delay", "50ms"])
         let events = try waitForFinalStates(store, ids: ids)
         XCTAssertEqual(worker.stop(), 0, worker.output)
-        XCTAssertEqual(ids.map { events[$0]?.state }, ["delivered", "dead", "delivered"])
+        XCTAssertEqual(ids.map { events[$0]?.state }, [.delivered, .dead, .delivered])
 
         // The receiver got the data: the marker was really rendered and sent.
         XCTAssertTrue(try server.requests().contains { $0.body.contains(marker) })

@@ -7,14 +7,14 @@ final class TemplateTests: XCTestCase {
 
     private func values(_ variables: [String: String] = [:]) -> TemplateValues {
         TemplateValues(
-            variables: variables, callID: "call-1", reason: "exit", eventID: 42, createdAt: 1_764_079_200_000,
+            variables: variables, callID: "call-1", reason: "exit", eventID: 42, outboxID: "0123abcd", createdAt: 1_764_079_200_000,
             attempt: 3)
     }
 
     func testPlaceholdersAndBuiltIns() throws {
-        let template = try Template("{{ call_id }}|{{reason}}|{{event_id}}|{{created_at}}|{{attempt}}|{{missing}}|{{q1}}")
-        let rendered = template.render(values(["q1": "5", "call_id": "spoofed"])) { $0 }
-        XCTAssertEqual(rendered, "call-1|exit|42|2025-11-25T14:00:00Z|3||5")
+        let template = try Template("{{ call_id }}|{{reason}}|{{event_id}}|{{event_key}}|{{created_at}}|{{attempt}}|{{missing}}|{{q1}}")
+        let rendered = template.render(values(["q1": "5", "call_id": "spoofed", "event_key": "spoofed"])) { $0 }
+        XCTAssertEqual(rendered, "call-1|exit|42|0123abcd-42|2025-11-25T14:00:00Z|3||5")
     }
 
     func testMalformedTemplatesAreRejected() {
@@ -64,7 +64,7 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(getRequest.method, "GET")
         XCTAssertEqual(getRequest.url, "https://h.example/p/call-1?fixed=1&v=1+2#frag")
         XCTAssertNil(getRequest.body)
-        XCTAssertEqual(getRequest.header("idempotency-key"), "42")
+        XCTAssertEqual(getRequest.header("idempotency-key"), "0123abcd-42", "<outbox id>-<event id>, unique across outboxes")
         XCTAssertEqual(getRequest.header("X-Ani"), "+1555")
 
         var put = base

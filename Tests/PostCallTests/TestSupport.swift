@@ -179,9 +179,9 @@ func waitForFinalStates(
     while true {
         var events: [Int64: EventSummary] = [:]
         for id in ids { events[id] = try store.event(id: id) }
-        if events.values.allSatisfy({ $0.state == "delivered" || $0.state == "dead" }) { return events }
+        if events.values.allSatisfy({ $0.state == .delivered || $0.state == .dead }) { return events }
         if Date() > deadline {
-            XCTFail("events not final after \(limit) s: \(events.values.filter { $0.state != "delivered" && $0.state != "dead" }.map(\.id))", file: file, line: line)
+            XCTFail("events not final after \(limit) s: \(events.values.filter { $0.state != .delivered && $0.state != .dead }.map(\.id))", file: file, line: line)
             return events
         }
         Thread.sleep(forTimeInterval: 0.05)

@@ -14,10 +14,9 @@ final class DatabaseChangeNotifier {
         descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else { return nil }
         walPath = databasePath + "-wal"
-        guard rearm() else {
-            close(descriptor)
-            return nil
-        }
+        // Every stored property is set by now, so returning nil runs deinit, which closes the
+        // descriptor: closing it here as well would close whatever reused the number meanwhile.
+        guard rearm() else { return nil }
     }
 
     deinit { close(descriptor) }

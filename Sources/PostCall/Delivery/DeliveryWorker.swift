@@ -6,16 +6,20 @@ import Synchronization
 ///
 /// The loop: claim as many due events as there are free transfer slots, start their requests,
 /// let libcurl drive them all, record the finished ones in one transaction, then sleep until a
-/// transfer needs attention, the database changes, or the next retry falls due.
+/// transfer needs attention, the database changes, or the next retry falls due. What an
+/// outcome means is decided by ``DeliveryDecider``; this type only performs its actions.
 public final class DeliveryWorker {
     private let store: OutboxStore
     private let configuration: WorkerConfiguration
+    private let decider: DeliveryDecider
+    private let outboxID: String
     private let logger: Logger
     private let multi: CurlMulti
     private let notifier: DatabaseChangeNotifier?
     private let stopSignal: StopSignal
     private let metrics = WorkerMetrics()
     private let metricsEndpoint: MetricsEndpoint?
+    private var random = SystemRandomNumberGenerator()
 
     private var active: [UnsafeMutableRawPointer: ActiveTransfer] = [:]
     private var activeByWebservice: [String: Int] = [:]
@@ -27,17 +31,23 @@ public final class DeliveryWorker {
     private var backlogRemains = false
     private var storeBackoffUntil: Milliseconds = 0
     private var storeFailure: String?
-    /// A private event reached its final state: its old row versions must leave the WAL.
-    private var scrubPending = false
+    /// Erased private data may linger in the write-ahead log (this worker's or another's doing).
+    private var scrubPending = true
     private var lastScrub: Milliseconds = 0
+    /// When to look next for events to run alone, and whether some wait.
+    private var nextAloneCheck: Milliseconds = 0
+    private var eventsWaitToRunAlone = false
+    /// An event that lost a lease before is in flight, alone.
+    private var runningAlone = false
 
     private struct ActiveTransfer {
         let transfer: HTTPTransfer
         let entry: ClaimedEntry
         let webservice: Webservice
+        /// The request in flight: the first, or the one a redirect led to.
         let request: HTTPRequest
-        let startedAt: Milliseconds
-        let startedNanoseconds: UInt64
+        let timing: Timing
+        let redirectsFollowed: Int
     }
 
     /// A handle that stops the worker from another thread (a signal handler's queue).
@@ -71,12 +81,14 @@ public final class DeliveryWorker {
         try store.database.execute("PRAGMA ignore_check_constraints = ON")
         self.store = store
         self.configuration = configuration
+        self.decider = DeliveryDecider(retryPolicy: configuration.retryPolicy, crashLimit: configuration.crashLimit)
+        self.outboxID = try store.outboxID()
         self.logger = logger
         let multi = try CurlMulti(maximumConnections: configuration.concurrency)
         self.multi = multi
         self.notifier = DatabaseChangeNotifier(databasePath: store.database.path)
         self.metricsEndpoint = try configuration.metricsPort.map {
-            try MetricsEndpoint(host: configuration.metricsHost, port: $0)
+            try MetricsEndpoint(host: configuration.metricsHost, port: $0, databasePath: store.database.path)
         }
         self.stopSignal = StopSignal(waker: .init(wake: { [unowned multi] in multi.wakeUp() }))
     }
@@ -94,9 +106,11 @@ public final class DeliveryWorker {
                 "db": "\(store.database.path)", "wakeup": "\(notifier == nil ? "poll" : "inotify")",
             ])
         if let metricsEndpoint {
+            metricsEndpoint.start(metrics)
             logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsEndpoint.port)/metrics"])
         }
-        let descriptors = [notifier?.descriptor, metricsEndpoint?.descriptor].compactMap { $0 }
+        defer { metricsEndpoint?.stop() }
+        let descriptors = [notifier?.descriptor].compactMap { $0 }
         var drainDeadline: UInt64?
         var databaseChanged = true
         while true {
@@ -111,13 +125,11 @@ public final class DeliveryWorker {
             multi.perform()
             for (easy, result) in multi.finishedTransfers() { finish(easy: easy, result: result) }
             exchangeWithStore(databaseChanged: databaseChanged, draining: drainDeadline != nil)
+            scrubIfDue(force: false)
+            metrics.transfersInFlight(active.count)
             let readable = multi.poll(timeoutMilliseconds: pollTimeout(), descriptors: descriptors)
             databaseChanged = notifier.map { readable.contains($0.descriptor) } ?? false
             if databaseChanged { notifier?.drain() }
-            if let metricsEndpoint, readable.contains(metricsEndpoint.descriptor) {
-                metrics.transfersInFlight(active.count)
-                metricsEndpoint.serve { metrics.exposition(store: store) }
-            }
         }
         exchangeWithStore(databaseChanged: false, draining: true)
         scrubIfDue(force: true)
@@ -146,11 +158,21 @@ public final class DeliveryWorker {
     private func exchangeWithStore(databaseChanged: Bool, draining: Bool) {
         let now = Timestamp.now()
         guard now >= storeBackoffUntil else { return }
-        let claimLimit = draining ? 0 : claimLimit(now: now, databaseChanged: databaseChanged)
+        if !draining && !runningAlone && now >= nextAloneCheck {
+            nextAloneCheck = now + configuration.idlePollInterval
+            eventsWaitToRunAlone = (try? store.hasEventsToRunAlone(now: now)) ?? false
+        }
+        // An event that lost a lease before runs alone: claims stop until the slots are empty.
+        let runAloneNow = !draining && eventsWaitToRunAlone && !runningAlone && active.isEmpty && unrecorded.isEmpty
+        let claimLimit = draining || runningAlone || eventsWaitToRunAlone ? 0 : claimLimit(now: now, databaseChanged: databaseChanged)
         let recordsDue =
             unrecorded.first.map { oldest in
                 draining || active.isEmpty || unrecorded.count >= recordBatch || now - oldest.finishedAt >= Self.recordDelay
             } ?? false
+        if runAloneNow {
+            claimAlone(now: now)
+            return
+        }
         guard recordsDue || claimLimit > 0 else { return }
         let records = unrecorded
         var lost: [AttemptRecord] = []
@@ -179,7 +201,29 @@ public final class DeliveryWorker {
             recorded(records, lost: lost)
         }
         if claimLimit > 0 { startClaimed(claimed, limit: claimLimit, nextDue: nextDue, now: now, databaseChanged: databaseChanged) }
-        scrubIfDue(force: false)
+    }
+
+    /// Claims one event that lost a lease before and starts it with nothing else in flight.
+    private func claimAlone(now: Milliseconds) {
+        let entry: ClaimedEntry?
+        do {
+            entry = try store.claimAlone(owner: configuration.workerID, now: now, leaseGrace: configuration.leaseGrace)
+        } catch {
+            storeUnavailable(error, while: "claiming an event to run alone")
+            return
+        }
+        storeAvailable()
+        // Look again at once: more may wait, or another worker took this one.
+        nextAloneCheck = 0
+        guard let entry else {
+            eventsWaitToRunAlone = false
+            return
+        }
+        logger.notice(
+            "running an event alone: an earlier attempt's worker died while delivering it",
+            metadata: ["event": "\(entry.id)", "webservice": "\(entry.webservice)", "crash_strikes": "\(entry.crashStrikes)"])
+        runningAlone = true
+        start(entry, webservice: compiledTemplate(for: entry.webservice))
     }
 
     /// How many events to claim now: none while the slots are full or nothing can be due yet.
@@ -209,79 +253,76 @@ public final class DeliveryWorker {
             nextClaimAt = now
         }
         // One configuration read per webservice per batch, not per event.
-        var compiled: [String: Result<(Webservice, RequestTemplate), any Error>] = [:]
+        var compiled: [String: Result<(Webservice, RequestTemplate), PostCallError>] = [:]
         for entry in claimed {
-            let webservice = compiled[entry.webservice] ?? Result { try compiledTemplate(for: entry.webservice) }
+            let webservice = compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice)
             compiled[entry.webservice] = webservice
             start(entry, webservice: webservice)
         }
     }
 
-    private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), any Error>) {
+    private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), PostCallError>) {
         let startedAt = Timestamp.now()
         let startedNanoseconds = Timestamp.monotonicNanoseconds()
-        let webservice: Webservice
-        let request: HTTPRequest
-        do {
-            let (loaded, template) = try compiled.get()
-            webservice = loaded
-            if entry.attempt > 1 {
-                let crashes = entry.attempt - 1 - (try store.recordedAttemptCount(eventID: entry.id))
-                if crashes >= configuration.crashLimit {
-                    unrecorded.append(
-                        AttemptRecord(
-                            entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: 0,
-                            outcome: .failed,
-                            error: "gave up: \(crashes) workers stopped or crashed while delivering this event; check the worker logs, then `postcall retry \(entry.id)`",
-                            isPrivate: webservice.isPrivate))
-                    return
-                }
-            }
-            let values = TemplateValues(
-                variables: try TemplateValues.decodeVariables(entry.variablesJSON), callID: entry.callID,
-                reason: entry.reason, eventID: entry.id, createdAt: entry.createdAt, attempt: entry.attempt)
-            request = try template.render(values, eventID: entry.id)
-        } catch let error as PostCallError {
-            // Rendering failures do not go away by waiting: the event needs a fixed configuration.
-            let isPrivate = (try? store.webservice(named: entry.webservice))??.isPrivate ?? true
-            unrecorded.append(
-                AttemptRecord(
-                    entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: 0,
-                    outcome: .failed, error: "request: \(error.message)", isPrivate: isPrivate))
-            logger.error(
-                "event cannot be delivered", metadata: ["event": "\(entry.id)", "webservice": "\(entry.webservice)", "error": "\(error.code)"])
-            return
-        } catch {
-            storeUnavailable(error, while: "loading webservice \(entry.webservice)")
-            return
+        switch decider.start(entry, webservice: compiled, outboxID: outboxID) {
+        case .leaveToLease(let reason):
+            // Nothing is recorded or erased: the lease brings the event back.
+            storeUnavailable(PostCallError(.database, reason), while: "loading webservice \(entry.webservice)")
+        case .finish(let decision, let isPrivate):
+            let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
+            unrecorded.append(record(entry, decision, isPrivate: isPrivate, timing: timing))
+            if entry.isSolo { runningAlone = false }
+        case .send(let request):
+            guard case .success(let (webservice, _)) = compiled else { return }
+            let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
+            send(request, for: entry, webservice: webservice, timing: timing, redirectsFollowed: 0, transfer: nil)
         }
+    }
 
+    /// Starts `request` on a transfer, the first of an attempt or a redirect within it.
+    private func send(
+        _ request: HTTPRequest, for entry: ClaimedEntry, webservice: Webservice, timing: Timing, redirectsFollowed: Int,
+        transfer reused: HTTPTransfer?
+    ) {
+        // Redirects share the attempt's timeout.
+        let elapsed = Int64((Timestamp.monotonicNanoseconds() - timing.startedNanoseconds) / 1_000_000)
+        let remaining = max(1, webservice.timeoutMilliseconds - elapsed)
         do {
-            let transfer = try idleTransfers.popLast() ?? HTTPTransfer()
+            let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer()
             try transfer.prepare(
-                request, timeoutMilliseconds: webservice.timeoutMilliseconds, userAgent: configuration.userAgent)
+                request, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
+                inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes)
             try multi.add(transfer)
             activeByWebservice[entry.webservice, default: 0] += 1
             active[transfer.easy] = ActiveTransfer(
-                transfer: transfer, entry: entry, webservice: webservice, request: request, startedAt: startedAt,
-                startedNanoseconds: startedNanoseconds)
+                transfer: transfer, entry: entry, webservice: webservice, request: request, timing: timing,
+                redirectsFollowed: redirectsFollowed)
         } catch {
-            let failure = AttemptFailure(errorClass: "transport", detail: "\(error)", isTransient: true)
-            unrecorded.append(record(entry: entry, webservice: webservice, request: request, startedAt: startedAt,
-                                     startedNanoseconds: startedNanoseconds, failure: failure))
+            if let reused { idleTransfers.append(reused) }
+            let failure = AttemptFailure(errorClass: "transport", detail: "\(error)", isTransient: true, isEndpointFailure: false)
+            let decision = decider.decide(failure, entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
+            unrecorded.append(record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request))
+            if entry.isSolo { runningAlone = false }
         }
     }
 
     /// The webservice's current configuration and parsed templates, checked for every claimed
-    /// batch so an edit with `webservice set` applies to the next attempt.
-    private func compiledTemplate(for name: String) throws -> (Webservice, RequestTemplate) {
-        let missing = PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
-        guard let fingerprint = try store.webserviceFingerprint(named: name) else { throw missing }
-        if let cached = templates[name], cached.fingerprint == fingerprint { return (cached.webservice, cached.template) }
-        guard let webservice = try store.webservice(named: name) else { throw missing }
-        let template = try RequestTemplate(webservice)
-        templates[name] = (fingerprint, webservice, template)
-        return (webservice, template)
+    /// batch so an edit with `webservice set` applies to the next attempt. Store failures and
+    /// unusable configurations both come back as errors; ``DeliveryDecider`` tells them apart.
+    private func compiledTemplate(for name: String) -> Result<(Webservice, RequestTemplate), PostCallError> {
+        do {
+            let missing = PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
+            guard let fingerprint = try store.webserviceFingerprint(named: name) else { throw missing }
+            if let cached = templates[name], cached.fingerprint == fingerprint { return .success((cached.webservice, cached.template)) }
+            guard let webservice = try store.webservice(named: name) else { throw missing }
+            let template = try RequestTemplate(webservice)
+            templates[name] = (fingerprint, webservice, template)
+            return .success((webservice, template))
+        } catch let error as PostCallError {
+            return .failure(error)
+        } catch {
+            return .failure(PostCallError(.database, "loading webservice \(name): \(error)"))
+        }
     }
 
     // MARK: Finishing
@@ -289,71 +330,70 @@ public final class DeliveryWorker {
     private func finish(easy: UnsafeMutableRawPointer, result: CURLcode) {
         guard let done = removeActive(easy) else { return }
         let transfer = done.transfer
-        let status = transfer.httpStatus
-        let failure: AttemptFailure?
-        if let status, result == CURLE_OK || (result == CURLE_WRITE_ERROR && transfer.bodyTooLarge) {
-            // A SOAP fault decides over the status: servers send faults with 500 whatever the cause.
-            let fault = done.webservice.kind == .soap ? SOAPFault.parse(transfer.bodyPrefix) : nil
-            failure = fault?.failure ?? AttemptFailure.classify(httpStatus: status)
-        } else {
-            failure = AttemptFailure.classify(curlCode: result, detail: transfer.errorDetail)
+        let finished = transfer.finished(result)
+        let now = Timestamp.now()
+        switch decider.finish(
+            finished, request: done.request, entry: done.entry, webservice: done.webservice,
+            redirectsFollowed: done.redirectsFollowed, now: now, using: &random)
+        {
+        case .follow(let next):
+            send(next, for: done.entry, webservice: done.webservice, timing: done.timing,
+                 redirectsFollowed: done.redirectsFollowed + 1, transfer: transfer)
+        case .record(let decision):
+            let response = done.webservice.isPrivate
+                ? nil
+                : ExchangeSummary.responseJSON(
+                    status: finished.httpStatus, headers: finished.headers, bodyPrefix: Array(finished.body.prefix(HTTPTransfer.keptBodyBytes)),
+                    bodyBytes: finished.bodyBytes)
+            unrecorded.append(
+                record(done.entry, decision, isPrivate: done.webservice.isPrivate, timing: done.timing, request: done.request,
+                       httpStatus: finished.httpStatus, response: response))
+            transfer.releaseInspectedBody()
+            idleTransfers.append(transfer)
+            if done.entry.isSolo { runningAlone = false }
         }
-        let response = done.webservice.isPrivate
-            ? nil
-            : ExchangeSummary.responseJSON(
-                status: status, headers: transfer.responseHeaders, bodyPrefix: transfer.bodyPrefix,
-                bodyBytes: transfer.bodyBytes)
-        unrecorded.append(
-            record(entry: done.entry, webservice: done.webservice, request: done.request, startedAt: done.startedAt,
-                   startedNanoseconds: done.startedNanoseconds, failure: failure, httpStatus: status, response: response,
-                   retryAfter: failure == nil ? nil : Self.retryAfter(in: transfer.responseHeaders)))
-        idleTransfers.append(transfer)
+    }
+
+    /// When an attempt started, by the wall clock (for the history) and the monotonic one (for its duration).
+    private struct Timing {
+        let startedAt: Milliseconds
+        let startedNanoseconds: UInt64
     }
 
     private func record(
-        entry: ClaimedEntry, webservice: Webservice, request: HTTPRequest, startedAt: Milliseconds,
-        startedNanoseconds: UInt64, failure: AttemptFailure?, httpStatus: Int? = nil, response: String? = nil,
-        retryAfter: Milliseconds? = nil
+        _ entry: ClaimedEntry, _ decision: DeliveryDecider.Decision, isPrivate: Bool, timing: Timing,
+        request: HTTPRequest? = nil, httpStatus: Int? = nil, response: String? = nil
     ) -> AttemptRecord {
-        let duration = Int64((Timestamp.monotonicNanoseconds() - startedNanoseconds) / 1_000_000)
+        let duration = Int64((Timestamp.monotonicNanoseconds() - timing.startedNanoseconds) / 1_000_000)
         var record = AttemptRecord(
-            entry: entry, worker: configuration.workerID, startedAt: startedAt, durationMilliseconds: duration,
-            outcome: .delivered, httpStatus: httpStatus, isPrivate: webservice.isPrivate)
-        if !webservice.isPrivate {
-            record.requestSummary = ExchangeSummary.requestJSON(request)
-            record.responseSummary = response
-        }
-        guard let failure else { return record }
-        let message = failure.message(isPrivate: webservice.isPrivate)
-        record.isEndpointFailure = failure.isTransient
-        let now = Timestamp.now()
-        if failure.isTransient
-            && configuration.retryPolicy.mayRetry(
-                attempt: entry.attemptInBudget, startedAt: entry.budgetStartedAt, now: now, webservice: webservice)
-        {
+            entry: entry, worker: configuration.workerID, startedAt: timing.startedAt, durationMilliseconds: duration,
+            outcome: .delivered, httpStatus: httpStatus, error: decision.error, isPrivate: isPrivate)
+        switch decision.outcome {
+        case .delivered: record.outcome = .delivered
+        case .retry(let at):
             record.outcome = .retry
-            record.error = message
-            record.nextAttemptAt = now + configuration.retryPolicy.delay(afterAttempt: entry.attempt, retryAfter: retryAfter)
-        } else {
-            record.outcome = .failed
-            record.error = failure.isTransient ? "gave up after \(entry.attemptInBudget) attempts: \(message)" : message
+            record.nextAttemptAt = at
+        case .dead: record.outcome = .failed
+        }
+        record.errorClass = decision.errorClass
+        record.isEndpointFailure = decision.isEndpointFailure
+        record.refundsAttempt = decision.refundsAttempt
+        if !isPrivate {
+            record.requestSummary = request.map(ExchangeSummary.requestJSON)
+            record.responseSummary = response
         }
         return record
     }
 
-    /// Interrupts the transfers still running when a stop's drain time is over; each is recorded
-    /// as a retry so the event goes back to pending at once instead of waiting for its lease.
+    /// Interrupts the transfers still running when a stop's drain time is over. Each goes back to
+    /// pending at once, without using up its budget, instead of waiting for its lease.
     private func interruptAll() {
         for easy in Array(active.keys) {
             guard let done = removeActive(easy) else { continue }
-            let failure = AttemptFailure(
-                errorClass: "interrupted", detail: "the worker stopped before the receiver answered", isTransient: true)
-            var record = record(
-                entry: done.entry, webservice: done.webservice, request: done.request, startedAt: done.startedAt,
-                startedNanoseconds: done.startedNanoseconds, failure: failure)
-            if record.outcome == .retry { record.nextAttemptAt = Timestamp.now() }
-            record.isEndpointFailure = false
-            unrecorded.append(record)
+            unrecorded.append(
+                record(done.entry, decider.interrupted(now: Timestamp.now()), isPrivate: done.webservice.isPrivate,
+                       timing: done.timing, request: done.request))
+            if done.entry.isSolo { runningAlone = false }
         }
     }
 
@@ -367,7 +407,8 @@ public final class DeliveryWorker {
 
     // MARK: Recording
 
-    /// Metrics and log lines for a batch of outcomes the store took (all but `lost`).
+    /// Metrics and log lines for a batch of outcomes the store took (all but `lost`). Logs carry
+    /// the error's class only: its detail can echo call data.
     private func recorded(_ records: [AttemptRecord], lost: [AttemptRecord]) {
         if records.contains(where: { $0.isPrivate && $0.outcome != .retry }) { scrubPending = true }
         for record in records where !lost.contains(where: { $0.entry == record.entry }) {
@@ -378,7 +419,7 @@ public final class DeliveryWorker {
                 record.outcome == .failed ? "event dead" : "delivery failed, will retry",
                 metadata: [
                     "event": "\(record.entry.id)", "webservice": "\(record.entry.webservice)",
-                    "attempt": "\(record.entry.attempt)", "error": "\(record.error ?? "")",
+                    "attempt": "\(record.entry.attempt)", "error": "\(record.errorClass ?? "")",
                 ])
         }
         for record in lost {
@@ -389,14 +430,17 @@ public final class DeliveryWorker {
         }
     }
 
-    /// Empties the WAL after private events were finalised, at most once a second (and once
-    /// more when stopping), since each scrub briefly takes the database's write lock.
+    /// Empties the WAL after private events were finalised, by this worker or by any other (one
+    /// that died before its own scrub included), at most once a second and once more when
+    /// stopping, since each scrub briefly takes the database's write lock.
     private func scrubIfDue(force: Bool) {
         let now = Timestamp.now()
-        guard scrubPending, force || now - lastScrub >= 1_000 else { return }
+        guard force || now - lastScrub >= 1_000 else { return }
         lastScrub = now
         do {
-            if try store.scrubWriteAheadLog() { scrubPending = false }
+            // The request is in the database, so this worker learns of other workers' scrubs too.
+            if !scrubPending { scrubPending = try store.isScrubRequested() }
+            if scrubPending, try store.scrubIfRequested() { scrubPending = false }
         } catch {
             logger.debug("could not empty the write-ahead log yet", metadata: ["error": "\(error)"])
         }
@@ -430,9 +474,4 @@ public final class DeliveryWorker {
         return Int(min(max(0, untilClaim), configuration.idlePollInterval))
     }
 
-    /// The response's `Retry-After`, if it has a valid one.
-    static func retryAfter(in headers: [Webservice.Field]) -> Milliseconds? {
-        guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value else { return nil }
-        return RetryPolicy.retryAfter(value, now: Timestamp.now())
-    }
 }

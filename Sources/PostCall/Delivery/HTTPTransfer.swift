@@ -3,7 +3,7 @@ import PostCallCCurl
 /// One libcurl easy handle and what it received. Reused from transfer to transfer, so the
 /// connection cache and allocations are not rebuilt for every event.
 final class HTTPTransfer {
-    /// How much of a response body is kept for the history.
+    /// How much of a response body is kept for the history, and inspected for a REST webservice.
     static let keptBodyBytes = 4096
     /// A response body larger than this is not read further; the status line already decided.
     static let maximumBodyBytes = 1 << 20
@@ -11,11 +11,12 @@ final class HTTPTransfer {
     static let keptHeaderCount = 64
 
     let easy: UnsafeMutableRawPointer
-    private let keptBodyLimit: Int
+    /// How much of the body this transfer keeps: the history's share, or a SOAP fault's.
+    private var keptBodyLimit: Int
     private let bodyLimit: Int
     private var headerList: UnsafeMutablePointer<curl_slist>?
     /// libcurl writes failure details here; it must stay at one address while the handle lives.
-    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    private let errorBuffer: UnsafeMutablePointer<CChar>
 
     private(set) var bodyPrefix: [UInt8] = []
     private(set) var bodyBytes = 0
@@ -32,6 +33,7 @@ final class HTTPTransfer {
             throw PostCallError(.transport, "libcurl could not create a transfer (out of memory?)")
         }
         self.easy = easy
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         // The options every transfer shares are set once: the handle is reused, and setting them
         // again for every event showed in profiles.
@@ -40,7 +42,8 @@ final class HTTPTransfer {
             postcall_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1),
             postcall_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"),
             postcall_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
-            postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1),
+            // Redirects are decided by RedirectRule and followed by the worker: libcurl would
+            // turn a POST into a GET and forward custom secret headers to another origin.
             postcall_easy_setopt_long(easy, CURLOPT_MAXREDIRS, 3),
             postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1),
             postcall_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2),
@@ -60,8 +63,14 @@ final class HTTPTransfer {
         errorBuffer.deallocate()
     }
 
-    /// Sets up the handle for `request`, replacing whatever the previous transfer set.
-    func prepare(_ request: HTTPRequest, timeoutMilliseconds: Int64, userAgent: String) throws {
+    /// Sets up the handle for `request`, replacing whatever the previous transfer set. The first
+    /// `inspectedBodyBytes` of the response body are kept. Redirects are followed only with
+    /// `followRedirects` (fetching a WSDL); a delivery leaves them to ``RedirectRule``.
+    func prepare(
+        _ request: HTTPRequest, timeoutMilliseconds: Int64, userAgent: String,
+        inspectedBodyBytes: Int = HTTPTransfer.keptBodyBytes, followRedirects: Bool = false
+    ) throws {
+        keptBodyLimit = min(inspectedBodyBytes, bodyLimit)
         curl_slist_free_all(headerList)
         headerList = nil
         bodyPrefix.removeAll(keepingCapacity: true)
@@ -87,6 +96,7 @@ final class HTTPTransfer {
             postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList),
             postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1),
             postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod),
+            postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0),
         ]
         if let body = request.body {
             codes.append(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
@@ -118,6 +128,27 @@ final class HTTPTransfer {
     /// libcurl's own explanation of the last failure, with details such as the address.
     var errorDetail: String {
         String(cString: errorBuffer)
+    }
+
+    /// Where a 3xx response points, resolved against the request's URL.
+    var redirectURL: String? {
+        var pointer: UnsafeMutableRawPointer?
+        guard postcall_easy_getinfo_pointer(easy, CURLINFO_REDIRECT_URL, &pointer) == CURLE_OK, let pointer else { return nil }
+        return String(cString: pointer.assumingMemoryBound(to: CChar.self))
+    }
+
+    /// What the transfer left behind, for ``DeliveryDecider``.
+    func finished(_ code: CURLcode) -> FinishedTransfer {
+        FinishedTransfer(
+            curlCode: code, errorDetail: code == CURLE_OK ? "" : errorDetail, httpStatus: httpStatus, headers: responseHeaders,
+            body: bodyPrefix, bodyBytes: bodyBytes, bodyTooLarge: bodyTooLarge,
+            redirectURL: httpStatus.map { (300..<400).contains($0) } == true ? redirectURL : nil)
+    }
+
+    /// Gives back the memory of a large inspected body (a SOAP response), so an idle transfer
+    /// keeps no more than the history's share.
+    func releaseInspectedBody() {
+        if bodyPrefix.capacity > Self.keptBodyBytes * 2 { bodyPrefix = [] }
     }
 
     private static let receiveBody: postcall_data_callback = { data, size, count, userdata in

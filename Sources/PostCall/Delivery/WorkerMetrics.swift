@@ -2,7 +2,10 @@ import Prometheus
 
 /// The worker's Prometheus metrics. Counters and the histogram are updated as attempts finish;
 /// the queue gauges are read from the database when scraped.
-final class WorkerMetrics {
+///
+/// Updated by the delivery thread and scraped by the metrics thread: the caches below are the
+/// delivery thread's alone, and swift-prometheus's registry and metrics are thread-safe.
+final class WorkerMetrics: @unchecked Sendable {
     let registry: PrometheusCollectorRegistry
     private let inFlight: Gauge
     private let oldestPendingAge: Gauge
@@ -58,8 +61,8 @@ final class WorkerMetrics {
     }
 
     /// Reads the queue gauges from the database, then writes every metric in the text format.
-    func exposition(store: OutboxStore) -> [UInt8] {
-        if let depths = try? store.queueDepths() {
+    func exposition(store: OutboxStore?) -> [UInt8] {
+        if let depths = try? store?.queueDepths() {
             for (state, gauge) in events { gauge.set(Int64(depths.counts[state] ?? 0)) }
             oldestPendingAge.set(depths.oldestPendingAgeSeconds ?? 0)
         }

@@ -4,7 +4,7 @@ public struct EventSummary: Codable, Sendable, Equatable {
     public var webservice: String
     public var callID: String
     public var reason: String
-    public var state: String
+    public var state: EventState
     public var attempts: Int
     public var createdAt: String
     public var deliveredAt: String?
@@ -43,7 +43,7 @@ public struct AttemptSummary: Codable, Sendable, Equatable {
     public var durationMilliseconds: Int64
     public var worker: String
     public var httpStatus: Int?
-    public var outcome: String
+    public var outcome: AttemptRecord.Outcome
     public var error: String?
     /// `nil` for a private webservice, whose requests are never kept.
     public var request: ExchangeSummary?

@@ -100,15 +100,48 @@ public enum SecretMasking {
         }
     }
 
-    /// The URL with any `user:password@` password replaced.
+    /// Query parameter names that carry credentials besides those ``isSecret(headerName:)`` knows.
+    static let secretParameters: Set<String> = [
+        "key", "sig", "signature", "api_key", "auth", "pwd", "access_key", "client_secret", "private_key",
+    ]
+
+    /// Whether a query or form parameter called `name` carries a credential (`api_key`, `token`,
+    /// `signature`, `sig`, `key`, ...).
+    public static func isSecret(parameterName name: String) -> Bool {
+        secretParameters.contains(name.lowercased()) || isSecret(headerName: name)
+    }
+
+    /// The value to show for a parameter.
+    public static func maskParameter(name: String, value: String) -> String {
+        isSecret(parameterName: name) ? "****" : value
+    }
+
+    /// The URL with any `user:password@` password and the values of secret query parameters
+    /// (``isSecret(parameterName:)``) replaced.
     public static func maskURL(_ url: String) -> String {
-        // Most URLs have no user info: answer that from the bytes, without building substrings.
-        guard url.utf8.contains(UInt8(ascii: "@")), let schemeEnd = url.firstRange(of: "://") else { return url }
-        let authorityEnd = url[schemeEnd.upperBound...].firstIndex { "/?#".contains($0) } ?? url.endIndex
-        let authority = url[schemeEnd.upperBound..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return url }
-        let userinfo = authority[..<at]
-        let user = userinfo.split(separator: ":", maxSplits: 1).first ?? ""
-        return url[..<schemeEnd.upperBound] + user + ":****" + url[at...]
+        // Most URLs have neither: answer that from the bytes, without building substrings.
+        let bytes = url.utf8
+        guard bytes.contains(UInt8(ascii: "@")) || bytes.contains(UInt8(ascii: "?")) else { return url }
+        var masked = Substring(url)
+        if let schemeEnd = url.firstRange(of: "://") {
+            let authorityEnd = url[schemeEnd.upperBound...].firstIndex { "/?#".contains($0) } ?? url.endIndex
+            let authority = url[schemeEnd.upperBound..<authorityEnd]
+            if let at = authority.lastIndex(of: "@") {
+                let user = authority[..<at].split(separator: ":", maxSplits: 1).first ?? ""
+                let prefix = url[url.startIndex..<schemeEnd.upperBound]
+                let rest = url[at..<url.endIndex]
+                masked = Substring(prefix + user + ":****" + rest)
+            }
+        }
+        guard let questionMark = masked.firstIndex(of: "?") else { return String(masked) }
+        let fragmentStart = masked[questionMark...].firstIndex(of: "#") ?? masked.endIndex
+        let query = masked[masked.index(after: questionMark)..<fragmentStart].split(separator: "&", omittingEmptySubsequences: false)
+            .map { pair -> String in
+                guard let equals = pair.firstIndex(of: "="), isSecret(parameterName: String(pair.prefix(upTo: equals))) else {
+                    return String(pair)
+                }
+                return pair.prefix(through: equals) + "****"
+            }
+        return masked[...questionMark] + query.joined(separator: "&") + masked[fragmentStart...]
     }
 }

@@ -2,13 +2,13 @@
 public struct HistoryFilter: Sendable {
     public var callID: String?
     public var webservice: String?
-    public var state: String?
+    public var state: EventState?
     public var since: Milliseconds?
     public var until: Milliseconds?
     public var limit: Int
 
     public init(
-        callID: String? = nil, webservice: String? = nil, state: String? = nil, since: Milliseconds? = nil,
+        callID: String? = nil, webservice: String? = nil, state: EventState? = nil, since: Milliseconds? = nil,
         until: Milliseconds? = nil, limit: Int = 50
     ) {
         self.callID = callID
@@ -38,7 +38,7 @@ extension HistoryFilter {
         if let state {
             // Written as a literal from our own list, not bound: SQLite uses a partial index
             // (`WHERE state = 'dead'`) only when it can see the value at prepare time.
-            clauses.append(OutboxStore.states.first { $0 == state }.map { "state = '\($0)'" } ?? "0")
+            clauses.append("state = '\(state.rawValue)'")
         }
         if let since {
             clauses.append("created_at >= ?")
@@ -54,6 +54,6 @@ extension HistoryFilter {
     /// Newest first. For the short-lived states the order is written `+created_at` so SQLite
     /// reads their small partial index and sorts, instead of walking all history by creation time.
     var newestFirst: String {
-        state == "pending" || state == "in_flight" ? "+created_at DESC, id DESC" : "created_at DESC, id DESC"
+        state == .pending || state == .inFlight ? "+created_at DESC, id DESC" : "created_at DESC, id DESC"
     }
 }

@@ -3,10 +3,6 @@ import FoundationEssentials
 extension OutboxStore {
     /// Events matching `filter`, newest first.
     public func events(matching filter: HistoryFilter) throws -> [EventSummary] {
-        if let state = filter.state, !Self.states.contains(state) {
-            throw PostCallError(
-                .invalidInput, "unknown state \(state.debugDescription); use one of \(Self.states.joined(separator: ", "))")
-        }
         let values = filter.condition().values
         return try database.query(
             Self.historySQL(filter),
@@ -34,13 +30,11 @@ extension OutboxStore {
             AttemptSummary(
                 attempt: Int(row.int64(0)), startedAt: Timestamp.rfc3339(row.int64(1)),
                 durationMilliseconds: row.int64(2), worker: row.text(3), httpStatus: row.optionalInt64(4).map(Int.init),
-                outcome: row.text(5), error: row.optionalText(6),
+                outcome: AttemptRecord.Outcome(rawValue: row.text(5)) ?? .failed, error: row.optionalText(6),
                 request: row.optionalText(7).flatMap { try? decoder.decode(ExchangeSummary.self, from: Data($0.utf8)) },
                 response: row.optionalText(8).flatMap { try? decoder.decode(ExchangeSummary.self, from: Data($0.utf8)) })
         }
     }
-
-    static let states = ["pending", "in_flight", "delivered", "dead"]
 
     private static let selectEvent = """
         SELECT id, webservice, call_id, reason, state, attempts, created_at, delivered_at,
@@ -48,9 +42,12 @@ extension OutboxStore {
         FROM outbox
         """
 
-    private static func decodeEvent(_ row: Statement) -> EventSummary {
-        EventSummary(
-            id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3), state: row.text(4),
+    private static func decodeEvent(_ row: Statement) throws -> EventSummary {
+        guard let state = EventState(rawValue: row.text(4)) else {
+            throw PostCallError(.database, "event \(row.int64(0)) has an unknown state \(row.text(4).debugDescription) in the database")
+        }
+        return EventSummary(
+            id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3), state: state,
             attempts: Int(row.int64(5)), createdAt: Timestamp.rfc3339(row.int64(6)),
             deliveredAt: row.optionalInt64(7).map(Timestamp.rfc3339),
             nextAttemptAt: row.optionalInt64(8).map(Timestamp.rfc3339), lastError: row.optionalText(9))

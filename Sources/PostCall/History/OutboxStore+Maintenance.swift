@@ -31,14 +31,14 @@ extension OutboxStore {
                         SELECT outbox.state, coalesce(webservices.private, 0) FROM outbox
                         LEFT JOIN webservices ON webservices.name = outbox.webservice WHERE outbox.id = ?
                         """, [.integer(id)]
-                    ) { ($0.text(0), $0.int64(1) != 0) }
+                    ) { (EventState(rawValue: $0.text(0)), $0.int64(1) != 0) }
                     guard let (state, isPrivate) = rows.first else {
                         result.notFound.append(id)
                         continue
                     }
-                    if state == "in_flight" {
+                    if state == .inFlight {
                         result.inFlight.append(id)
-                    } else if isPrivate && (state == "delivered" || state == "dead") {
+                    } else if isPrivate && (state == .delivered || state == .dead) {
                         result.erased.append(id)
                     } else {
                         try makeDue(id: id, now: now)
@@ -52,7 +52,7 @@ extension OutboxStore {
 
     /// Requeues every event matching `filter` (which must name a state), in batches.
     public func requeue(matching filter: HistoryFilter, now: Milliseconds = Timestamp.now()) throws -> RequeueResult {
-        guard let state = filter.state, state != "in_flight" else {
+        guard let state = filter.state, state != .inFlight else {
             throw PostCallError(
                 .invalidInput, "retry by filter needs --state pending, dead or delivered (in-flight events are being delivered)")
         }
@@ -78,7 +78,8 @@ extension OutboxStore {
         try database.run(
             """
             UPDATE outbox SET state = 'pending', next_attempt_at = ?2, retry_base_attempt = attempts, retry_base_at = ?2,
-                              delivered_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+                              delivered_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                              lost_leases = 0, crash_strikes = 0, lease_solo = 0
             WHERE id = ?1
             """, [.integer(id), .integer(now)])
     }

@@ -47,6 +47,8 @@ public struct OutboxStats: Codable, Sendable {
         }
     }
 
+    /// This outbox's id: the first half of every Idempotency-Key it sends.
+    public var outboxID: String
     public var states: [String: Int]
     public var webservices: [WebserviceCounts]
     public var windows: [Window]
@@ -55,6 +57,7 @@ public struct OutboxStats: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case states, webservices, windows, leases
+        case outboxID = "outbox_id"
         case oldestPendingAgeSeconds = "oldest_pending_age_seconds"
     }
 }
@@ -62,9 +65,10 @@ public struct OutboxStats: Codable, Sendable {
 extension OutboxStore {
     /// Counts, recent rates, the oldest waiting event and the workers holding leases.
     public func stats(now: Milliseconds = Timestamp.now()) throws -> OutboxStats {
-        var states = Dictionary(uniqueKeysWithValues: Self.states.map { ($0, 0) })
-        for state in Self.states {
-            states[state] = Int(try database.query("SELECT count(*) FROM outbox WHERE state = ?", [.text(state)]) { $0.int64(0) }.first ?? 0)
+        var states: [String: Int] = [:]
+        for state in EventState.allCases {
+            states[state.rawValue] = Int(
+                try database.query("SELECT count(*) FROM outbox WHERE state = ?", [.text(state.rawValue)]) { $0.int64(0) }.first ?? 0)
         }
 
         var perWebservice: [String: OutboxStats.WebserviceCounts] = [:]
@@ -82,11 +86,11 @@ extension OutboxStore {
         {
             var counts = perWebservice[name] ?? OutboxStats.WebserviceCounts(
                 name: name, pending: 0, inFlight: 0, delivered: 0, dead: 0, consecutiveFailures: 0, pausedUntil: nil)
-            switch state {
-            case "pending": counts.pending = count
-            case "in_flight": counts.inFlight = count
-            case "delivered": counts.delivered = count
-            default: counts.dead = count
+            switch EventState(rawValue: state) {
+            case .pending: counts.pending = count
+            case .inFlight: counts.inFlight = count
+            case .delivered: counts.delivered = count
+            case .dead, nil: counts.dead = count
             }
             perWebservice[name] = counts
         }
@@ -118,7 +122,7 @@ extension OutboxStore {
         ) { OutboxStats.Lease(worker: $0.text(0), inFlight: Int($0.int64(1)), earliestExpiry: Timestamp.rfc3339($0.int64(2))) }
 
         return OutboxStats(
-            states: states, webservices: perWebservice.values.sorted { $0.name < $1.name }, windows: rates,
+            outboxID: try outboxID(), states: states, webservices: perWebservice.values.sorted { $0.name < $1.name }, windows: rates,
             oldestPendingAgeSeconds: oldest.map { Double(now - $0) / 1000 }, leases: leases)
     }
 }

@@ -6,12 +6,12 @@ enum SOAPEnvelope {
     static let soap12Namespace = "http://www.w3.org/2003/05/soap-envelope"
 
     /// The envelope for `operation` with `parameters` (name, value) in the order given.
-    static func build(version: String, operation: WSDLOperation, parameters: [(String, String)]) throws -> [UInt8] {
+    static func build(version: SOAPVersion, operation: WSDLOperation, parameters: [(String, String)]) throws -> [UInt8] {
         guard let document = xmlNewDoc("1.0") else { throw outOfMemory }
         defer { xmlFreeDoc(document) }
         guard let envelope = xmlNewNode(nil, "Envelope") else { throw outOfMemory }
         xmlDocSetRootElement(document, envelope)
-        let envelopeNamespace = xmlNewNs(envelope, version == "1.2" ? soap12Namespace : soap11Namespace, "soap")
+        let envelopeNamespace = xmlNewNs(envelope, version == .soap12 ? soap12Namespace : soap11Namespace, "soap")
         xmlSetNs(envelope, envelopeNamespace)
         guard let body = xmlNewChild(envelope, envelopeNamespace, "Body", nil) else { throw outOfMemory }
 
@@ -52,40 +52,4 @@ enum SOAPEnvelope {
     }
 
     private static var outOfMemory: PostCallError { PostCallError(.transport, "libxml2 could not build a SOAP envelope (out of memory?)") }
-}
-
-/// A SOAP Fault found in a response.
-struct SOAPFault: Equatable {
-    /// The fault code without its prefix, e.g. `Client.BadAnswer` or `Receiver`.
-    var code: String
-    var reason: String
-    var detail: String
-
-    /// Client/Sender (and version or header problems) cannot be cured by waiting; Server/Receiver can.
-    var isTransient: Bool { code.hasPrefix("Server") || code.hasPrefix("Receiver") }
-
-    /// Finds the Fault in a SOAP 1.1 or 1.2 response body, if there is one.
-    static func parse(_ bytes: [UInt8]) -> SOAPFault? {
-        guard let document = try? XMLDocument(bytes, source: "the response"), let root = document.root,
-            root.name == "Envelope",
-            root.namespace == SOAPEnvelope.soap11Namespace || root.namespace == SOAPEnvelope.soap12Namespace,
-            let fault = root.child("Body")?.child("Fault")
-        else { return nil }
-        func local(_ text: String) -> String { String(text.split(separator: ":").last ?? Substring(text)).trimmingWhitespace() }
-        if root.namespace == SOAPEnvelope.soap12Namespace {
-            return SOAPFault(
-                code: local(fault.child("Code")?.child("Value")?.text ?? ""),
-                reason: fault.child("Reason")?.child("Text")?.text ?? "", detail: fault.child("Detail")?.text ?? "")
-        }
-        return SOAPFault(
-            code: local(fault.child("faultcode")?.text ?? ""), reason: fault.child("faultstring")?.text ?? "",
-            detail: fault.child("detail")?.text ?? "")
-    }
-
-    var failure: AttemptFailure {
-        let detailText = detail.trimmingWhitespace()
-        return AttemptFailure(
-            errorClass: "soap fault \(code)", detail: reason + (detailText.isEmpty ? "" : " (\(detailText))"),
-            isTransient: isTransient)
-    }
 }

@@ -6,11 +6,15 @@ public struct WSDLDescription: Codable, Sendable, Equatable {
     public func operation(named name: String) -> WSDLOperation? { operations.first { $0.name == name } }
 }
 
+/// How an operation's body is laid out.
+public enum SOAPStyle: String, Sendable, Codable {
+    case document, rpc
+}
+
 /// One operation, merged over every binding that offers it.
 public struct WSDLOperation: Codable, Sendable, Equatable {
     public var name: String
-    /// `document` or `rpc`.
-    public var style: String
+    public var style: SOAPStyle
     /// The element that wraps the parameters in the SOAP body (the document/literal wrapper
     /// element, or the operation for rpc); `nil` for document/literal bare, where each parameter
     /// is its own body element.
@@ -27,8 +31,8 @@ public struct WSDLOperation: Codable, Sendable, Equatable {
         case qualifiedParameters = "qualified_parameters"
     }
 
-    /// The SOAP versions the bindings offer, e.g. `["1.1", "1.2"]`.
-    public var versions: [String] { Array(Set(bindings.map(\.version))).sorted() }
+    /// The SOAP versions the bindings offer, oldest first.
+    public var versions: [SOAPVersion] { Array(Set(bindings.map(\.version))).sorted() }
 }
 
 public struct WSDLParameter: Codable, Sendable, Equatable {
@@ -39,8 +43,7 @@ public struct WSDLParameter: Codable, Sendable, Equatable {
 }
 
 public struct WSDLBinding: Codable, Sendable, Equatable {
-    /// `1.1` or `1.2`.
-    public var version: String
+    public var version: SOAPVersion
     public var soapAction: String
     /// The port's address: where requests go.
     public var endpoint: String

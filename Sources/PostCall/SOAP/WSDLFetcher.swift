@@ -16,7 +16,7 @@ public enum WSDLFetcher {
         let transfer = try HTTPTransfer(keptBodyBytes: XMLDocument.maximumBytes, maximumBodyBytes: XMLDocument.maximumBytes)
         try transfer.prepare(
             HTTPRequest(method: "GET", url: location, headers: [], body: nil), timeoutMilliseconds: timeoutMilliseconds,
-            userAgent: "postcall/0.1")
+            userAgent: "postcall/0.1", inspectedBodyBytes: XMLDocument.maximumBytes, followRedirects: true)
         let code = curl_easy_perform(transfer.easy)
         if transfer.bodyTooLarge {
             throw PostCallError(.invalidInput, "WSDL \(location) is larger than \(XMLDocument.maximumBytes >> 20) MiB")

@@ -57,16 +57,16 @@ struct WSDLParser {
         for binding in root.children("binding") {
             guard let soapBinding = binding.child("binding"),
                 let version = soapBinding.namespace == Self.soap11BindingNamespace
-                    ? "1.1" : soapBinding.namespace == Self.soap12BindingNamespace ? "1.2" : nil,
+                    ? SOAPVersion.soap11 : soapBinding.namespace == Self.soap12BindingNamespace ? SOAPVersion.soap12 : nil,
                 let bindingName = binding.attribute("name"),
                 let portTypeName = binding.attribute("type").map({ binding.resolve($0).name }),
                 let portType = portTypes[portTypeName]
             else { continue }  // an HTTP binding, or one without a port type: not SOAP
-            let defaultStyle = soapBinding.attribute("style") ?? "document"
+            let defaultStyle = soapBinding.attribute("style").flatMap(SOAPStyle.init(rawValue:)) ?? .document
             for operation in binding.children("operation") {
                 guard let name = operation.attribute("name") else { continue }
                 let soapOperation = operation.child("operation")
-                let style = soapOperation?.attribute("style") ?? defaultStyle
+                let style = soapOperation?.attribute("style").flatMap(SOAPStyle.init(rawValue:)) ?? defaultStyle
                 let bodyNamespace = operation.child("input")?.child("body")?.attribute("namespace")
                 let bound = WSDLBinding(
                     version: version, soapAction: soapOperation?.attribute("soapAction") ?? "",
@@ -93,12 +93,12 @@ struct WSDLParser {
     }
 
     private func describe(
-        operation name: String, style: String, message: XMLElement, schemas: [Schema], rpcNamespace: String, source: String
+        operation name: String, style: SOAPStyle, message: XMLElement, schemas: [Schema], rpcNamespace: String, source: String
     ) throws -> WSDLOperation {
         let parts = message.children("part")
-        if style == "rpc" {
+        if style == .rpc {
             return WSDLOperation(
-                name: name, style: "rpc", wrapper: name, namespace: rpcNamespace, qualifiedParameters: false,
+                name: name, style: .rpc, wrapper: name, namespace: rpcNamespace, qualifiedParameters: false,
                 parameters: parts.map { WSDLParameter(name: $0.attribute("name") ?? "", type: $0.attribute("type") ?? "", required: true) },
                 bindings: [])
         }
@@ -115,12 +115,12 @@ struct WSDLParser {
         if elements.count == 1, let fields = sequence(of: first.1, in: schemas) {
             // Wrapped: one element whose sequence holds the parameters (the common .NET/Java shape).
             return WSDLOperation(
-                name: name, style: "document", wrapper: first.1.attribute("name"), namespace: first.0.targetNamespace,
+                name: name, style: .document, wrapper: first.1.attribute("name"), namespace: first.0.targetNamespace,
                 qualifiedParameters: first.0.qualified, parameters: fields, bindings: [])
         }
         // Bare: each part's element is a parameter of its own.
         return WSDLOperation(
-            name: name, style: "document", wrapper: nil, namespace: first.0.targetNamespace, qualifiedParameters: true,
+            name: name, style: .document, wrapper: nil, namespace: first.0.targetNamespace, qualifiedParameters: true,
             parameters: elements.map { schema, element in
                 WSDLParameter(name: element.attribute("name") ?? "", type: element.attribute("type") ?? "complex", required: true)
             }, bindings: [])

@@ -1,23 +1,32 @@
 import PostCallCXML2
 
 /// An XML document parsed by libxml2 with the options untrusted input needs: no network access,
-/// no DTD loading, no entity expansion, and a bounded size.
+/// no DTD loading, no entity expansion, a bounded size, and no document type declaration at all.
 final class XMLDocument {
     /// Larger documents are refused before parsing.
     static let maximumBytes = 8 << 20
 
     private let document: xmlDocPtr
 
-    /// Parses `bytes`; `source` names the document in error messages.
-    init(_ bytes: [UInt8], source: String) throws {
+    /// Parses `bytes`; `source` names the document in error messages. With `recover`, a document
+    /// cut off part way (a response read up to a bound) yields the elements read so far.
+    init(_ bytes: [UInt8], source: String, recover: Bool = false) throws {
         guard bytes.count <= Self.maximumBytes else {
             throw PostCallError(.invalidInput, "\(source) is larger than \(Self.maximumBytes >> 20) MiB; refusing to parse it")
         }
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        // Even unexpanded by the parser, internal entities are expanded when an attribute is read,
+        // and nested ones grow quadratically (a 61 KB WSDL took 880 MiB). Neither WSDL nor SOAP
+        // needs a DTD (SOAP forbids one), so a document that declares one is refused outright.
+        if Self.declaresDocumentType(bytes) {
+            throw PostCallError(
+                .invalidInput, "\(source) has a document type declaration (<!DOCTYPE>), which WSDL and SOAP documents never need; refusing to parse it")
+        }
+        var options = XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
+        if recover { options |= XML_PARSE_RECOVER.rawValue }
         let parsed = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress.map { base in
                 base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                    xmlReadMemory($0, Int32(buffer.count), nil, nil, options)
+                    xmlReadMemory($0, Int32(buffer.count), nil, nil, Int32(options))
                 }
             } ?? nil
         }
@@ -29,6 +38,19 @@ final class XMLDocument {
     }
 
     deinit { xmlFreeDoc(document) }
+
+    /// Whether `<!DOCTYPE` appears anywhere: a cheap scan that may refuse a document mentioning
+    /// it in a comment, which is harmless.
+    static func declaresDocumentType(_ bytes: [UInt8]) -> Bool {
+        let marker = Array("<!DOCTYPE".utf8)
+        guard bytes.count >= marker.count else { return false }
+        var index = 0
+        while let start = bytes[index...].firstIndex(of: UInt8(ascii: "<")) {
+            if start + marker.count <= bytes.count, bytes[start..<(start + marker.count)].elementsEqual(marker) { return true }
+            index = start + 1
+        }
+        return false
+    }
 
     var root: XMLElement? { xmlDocGetRootElement(document).map { XMLElement(node: $0, owner: self) } }
 }

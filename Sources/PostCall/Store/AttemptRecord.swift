@@ -1,7 +1,7 @@
 /// What happened in one attempt, as the worker reports it to the store.
 public struct AttemptRecord: Sendable {
     /// How the attempt left the event.
-    public enum Outcome: String, Sendable {
+    public enum Outcome: String, Sendable, Codable {
         /// Accepted by the receiver: the event is `delivered`.
         case delivered
         /// Failed transiently: the event is `pending` again until `nextAttemptAt`.
@@ -28,6 +28,10 @@ public struct AttemptRecord: Sendable {
     /// A transient failure that says the receiver is unwell (timeout, 5xx, connection refused):
     /// counts towards pausing the webservice.
     public var isEndpointFailure: Bool = false
+    /// The attempt does not count against the retry budget (our own stop interrupted it).
+    public var refundsAttempt: Bool = false
+    /// The error's class alone, for logs: never call data.
+    public var errorClass: String?
 
     public init(
         entry: ClaimedEntry, worker: String, startedAt: Milliseconds, durationMilliseconds: Int64, outcome: Outcome,
@@ -51,11 +55,11 @@ public struct AttemptRecord: Sendable {
     public var finishedAt: Milliseconds { startedAt + durationMilliseconds }
 
     /// The event's state after this attempt.
-    var resultingState: String {
+    var resultingState: EventState {
         switch outcome {
-        case .delivered: "delivered"
-        case .retry: "pending"
-        case .failed: "dead"
+        case .delivered: .delivered
+        case .retry: .pending
+        case .failed: .dead
         }
     }
 }

@@ -12,16 +12,22 @@ public final class Database {
     private let busyTimeoutMilliseconds: Int32
     private var statements: [String: Statement] = [:]
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public convenience init(path: String, busyTimeoutMilliseconds: Int32 = 10_000) throws {
-        try self.init(openingPath: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+    /// Opens the database at `path` (creating it if `create`) and brings its schema up to date.
+    public convenience init(path: String, create: Bool = true, busyTimeoutMilliseconds: Int32 = 10_000) throws {
+        try self.init(openingPath: path, create: create, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         try migrate()
     }
 
-    init(openingPath path: String, busyTimeoutMilliseconds: Int32) throws {
+    init(openingPath path: String, create: Bool = true, busyTimeoutMilliseconds: Int32) throws {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)
+        if !create, code & 0xff == SQLITE_CANTOPEN, access(path, F_OK) != 0 {
+            sqlite3_close_v2(handle)
+            throw PostCallError(
+                .database,
+                "database \(path) does not exist; check --db or POSTCALL_DB, or create it with `postcall migrate --db \(path)`")
+        }
         guard code == SQLITE_OK, let handle else {
             let reason = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(handle)

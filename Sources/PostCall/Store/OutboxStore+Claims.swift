@@ -3,6 +3,9 @@ extension OutboxStore {
     /// worker died) first, then pending rows whose time has come. Each lease lasts the
     /// webservice's timeout plus `leaseGrace`, and the claim counts as an attempt.
     ///
+    /// An expired lease is taken here only the first time an event loses one: an event that lost
+    /// a lease before waits for ``claimAlone(owner:now:leaseGrace:)``.
+    ///
     /// Fairness: each webservice with due events is read from its own slice of the pending index,
     /// up to `perWebserviceLimit` minus its `inFlight` count, with the batch shared out between
     /// webservices before any gets more than its share. So a webservice with a huge backlog or a
@@ -21,7 +24,7 @@ extension OutboxStore {
             var entries = try database.query(
                 """
                 SELECT \(Self.claimedColumns) FROM outbox INDEXED BY outbox_lease_expiry
-                WHERE state = 'in_flight' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?
+                WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases = 0 ORDER BY lease_expires_at LIMIT ?
                 """, [.integer(now), .integer(Int64(limit))], row: Self.claimedEntry)
 
             var room = try dueWebservices(now: now).map { name in
@@ -43,29 +46,70 @@ extension OutboxStore {
                 room = next
             }
             guard !entries.isEmpty else { return [] }
-            // The rows were read above, so no RETURNING: it buffers every row in a temporary table.
-            try database.run(
-                """
-                UPDATE outbox SET
-                    state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
-                    lease_expires_at = ?2 + ?3
-                        + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
-                WHERE id IN (SELECT value FROM json_each(?4))
-                """,
-                [.text(owner), .integer(now), .integer(leaseGrace), .text(Self.jsonArray(entries.map(\.id)))])
+            try lease(entries, to: owner, now: now, leaseGrace: leaseGrace, alone: false)
             return entries
         }
     }
 
+    /// Leases one event that lost a lease before to `owner`, which promises to run it alone:
+    /// with nothing else in flight, a worker that dies now most likely died of this event, and
+    /// counts as one of its crash strikes when the lease is taken over next.
+    public func claimAlone(owner: String, now: Milliseconds = Timestamp.now(), leaseGrace: Milliseconds = 30_000) throws
+        -> ClaimedEntry?
+    {
+        try database.writeTransaction {
+            guard var entry = try database.query(
+                """
+                SELECT \(Self.claimedColumns) FROM outbox INDEXED BY outbox_lease_expiry
+                WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases > 0 ORDER BY lease_expires_at LIMIT 1
+                """, [.integer(now)], row: Self.claimedEntry
+            ).first else { return nil }
+            try lease([entry], to: owner, now: now, leaseGrace: leaseGrace, alone: true)
+            entry.isSolo = true
+            return entry
+        }
+    }
+
+    /// Whether an event that lost a lease before waits to be run alone.
+    public func hasEventsToRunAlone(now: Milliseconds = Timestamp.now()) throws -> Bool {
+        try database.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_lease_expiry
+                           WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases > 0)
+            """, [.integer(now)]
+        ) { $0.int64(0) != 0 }.first ?? false
+    }
+
+    /// Marks `entries` leased. Taking over an expired lease counts a lost lease, and a crash
+    /// strike when that lease ran alone. The rows were read before, so no RETURNING: it buffers
+    /// every row in a temporary table.
+    private func lease(_ entries: [ClaimedEntry], to owner: String, now: Milliseconds, leaseGrace: Milliseconds, alone: Bool) throws {
+        try database.run(
+            """
+            UPDATE outbox SET
+                state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
+                lost_leases = lost_leases + (state = 'in_flight'),
+                crash_strikes = crash_strikes + (state = 'in_flight' AND lease_solo),
+                lease_solo = ?5,
+                lease_expires_at = ?2 + ?3
+                    + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
+            WHERE id IN (SELECT value FROM json_each(?4))
+            """,
+            [.text(owner), .integer(now), .integer(leaseGrace), .text(Self.jsonArray(entries.map(\.id))), .integer(alone ? 1 : 0)])
+    }
+
     /// What a claim reads of each event, in the order ``claimedEntry(_:)`` decodes.
-    private static let claimedColumns = "id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at"
+    private static let claimedColumns = """
+        id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at,
+        crash_strikes + (state = 'in_flight' AND lease_solo)
+        """
 
     /// An event as claimed: its attempt is the claim being made, one more than the claims so far.
     private static func claimedEntry(_ row: Statement) -> ClaimedEntry {
         ClaimedEntry(
             id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
             variablesJSON: row.text(4), attempt: Int(row.int64(5)) + 1, createdAt: row.int64(6),
-            retryBaseAttempt: Int(row.int64(7)), retryBaseAt: row.optionalInt64(8))
+            retryBaseAttempt: Int(row.int64(7)), retryBaseAt: row.optionalInt64(8), crashStrikes: Int(row.int64(9)))
     }
 
     /// The webservices that have due events now and are not paused.
@@ -128,12 +172,6 @@ extension OutboxStore {
         }
     }
 
-    /// How many attempts were recorded for an event: fewer than its claims means workers died
-    /// while holding it.
-    public func recordedAttemptCount(eventID: Int64) throws -> Int {
-        Int(try database.query("SELECT count(*) FROM attempts WHERE event_id = ?", [.integer(eventID)]) { $0.int64(0) }.first ?? 0)
-    }
-
     /// Whether any event is due now: an expired lease, or a pending event of a webservice that
     /// is not paused.
     public func hasDueEntries(now: Milliseconds = Timestamp.now()) throws -> Bool {
@@ -176,26 +214,29 @@ extension OutboxStore {
         guard !records.isEmpty else { return [] }
         return try database.writeTransaction {
             var lost: [AttemptRecord] = []
+            var erasedPrivateData = false
             for record in records {
-                let final = record.outcome != .retry
+                let erases = record.isPrivate && record.outcome != .retry
                 let changed = try database.run(
                     """
                     UPDATE outbox SET
-                        state = ?1, lease_owner = NULL, lease_expires_at = NULL,
+                        state = ?1, lease_owner = NULL, lease_expires_at = NULL, lease_solo = 0,
                         next_attempt_at = coalesce(?2, next_attempt_at), delivered_at = ?3, last_error = ?4,
-                        variables = CASE WHEN ?5 THEN '{}' ELSE variables END
+                        variables = CASE WHEN ?5 THEN '{}' ELSE variables END,
+                        retry_base_attempt = retry_base_attempt + ?9
                     WHERE id = ?6 AND state = 'in_flight' AND lease_owner = ?7 AND attempts = ?8
                     """,
                     [
-                        .text(record.resultingState), SQLValue(record.nextAttemptAt),
+                        .text(record.resultingState.rawValue), SQLValue(record.nextAttemptAt),
                         record.outcome == .delivered ? .integer(record.finishedAt) : .null,
-                        SQLValue(record.error), .integer(record.isPrivate && final ? 1 : 0), .integer(record.entry.id),
-                        .text(record.worker), .integer(Int64(record.entry.attempt)),
+                        SQLValue(record.error), .integer(erases ? 1 : 0), .integer(record.entry.id),
+                        .text(record.worker), .integer(Int64(record.entry.attempt)), .integer(record.refundsAttempt ? 1 : 0),
                     ])
                 guard changed == 1 else {
                     lost.append(record)
                     continue
                 }
+                erasedPrivateData = erasedPrivateData || erases
                 try database.run(
                     """
                     INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome, http_status,
@@ -210,6 +251,7 @@ extension OutboxStore {
                     ])
             }
             try updateHealth(of: records.filter { record in !lost.contains { $0.entry == record.entry } }, now: now, breaker: breaker)
+            if erasedPrivateData { try requestScrub() }
             return lost
         }
     }

@@ -2,14 +2,26 @@ import FoundationEssentials
 
 extension OutboxStore {
     /// Creates or replaces a webservice's configuration. A change also closes its circuit
-    /// breaker: a fixed URL deserves a try at once.
+    /// breaker: a fixed URL deserves a try at once. A webservice that becomes private loses the
+    /// call data its history kept until now.
     public func setWebservice(_ webservice: Webservice) throws {
         try webservice.validate()
+        try database.writeTransaction {
+            let wasPrivate = try database.query("SELECT private FROM webservices WHERE name = ?", [.text(webservice.name)]) {
+                $0.int64(0) != 0
+            }.first
+            try upsert(webservice)
+            if webservice.isPrivate && wasPrivate == false { try erasePrivateHistory(of: webservice.name) }
+        }
+    }
+
+    private func upsert(_ webservice: Webservice) throws {
         try database.run(
             """
             INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts,
-                                     max_age_ms, soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     max_age_ms, soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json,
+                                     follow_redirects)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
@@ -17,6 +29,7 @@ extension OutboxStore {
                 consecutive_failures = 0, paused_until = NULL, soap_wsdl = excluded.soap_wsdl,
                 soap_operation = excluded.soap_operation, soap_version = excluded.soap_version,
                 soap_action = excluded.soap_action, soap_operation_json = excluded.soap_operation_json,
+                follow_redirects = excluded.follow_redirects,
                 updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
             """,
             [
@@ -25,9 +38,10 @@ extension OutboxStore {
                 .text(Self.encodeFields(webservice.parameters)), SQLValue(webservice.body),
                 .integer(webservice.timeoutMilliseconds), .integer(webservice.isPrivate ? 1 : 0),
                 .integer(Int64(webservice.maxAttempts)), .integer(webservice.maxAgeMilliseconds),
-                SQLValue(webservice.soap?.wsdl), SQLValue(webservice.soap?.operation.name), SQLValue(webservice.soap?.version),
+                SQLValue(webservice.soap?.wsdl), SQLValue(webservice.soap?.operation.name), SQLValue(webservice.soap?.version.rawValue),
                 SQLValue(webservice.soap?.soapAction),
                 SQLValue(webservice.soap.flatMap { try? JSONEncoder().encode($0.operation) }.map { String(decoding: $0, as: UTF8.self) }),
+                .integer(webservice.followRedirects ? 1 : 0),
             ])
     }
 
@@ -84,7 +98,7 @@ extension OutboxStore {
     /// whenever what the worker would read does.
     private static let configurationColumns = """
         kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
-        soap_wsdl, soap_version, soap_action, soap_operation_json
+        soap_wsdl, soap_version, soap_action, soap_operation_json, follow_redirects
         """
 
     private static let selectWebservice = "SELECT name, \(configurationColumns) FROM webservices"
@@ -99,7 +113,8 @@ extension OutboxStore {
             name: name, kind: kind, method: method, url: row.text(3),
             headers: try decodeFields(row.text(4), of: name), parameters: try decodeFields(row.text(5), of: name),
             body: row.optionalText(6), timeoutMilliseconds: row.int64(7), isPrivate: row.int64(8) != 0,
-            maxAttempts: Int(row.int64(9)), maxAgeMilliseconds: row.int64(10), soap: try decodeSOAP(row, of: name))
+            maxAttempts: Int(row.int64(9)), maxAgeMilliseconds: row.int64(10), soap: try decodeSOAP(row, of: name),
+            followRedirects: row.int64(15) != 0)
     }
 
     private static func decodeSOAP(_ row: Statement, of webservice: String) throws -> SOAPBinding? {
@@ -108,7 +123,7 @@ extension OutboxStore {
             throw PostCallError(
                 .invalidInput, "webservice \(webservice) has a malformed stored SOAP operation; run `postcall webservice refresh \(webservice)`")
         }
-        return SOAPBinding(wsdl: wsdl, operation: operation, version: row.optionalText(12) ?? "1.1", soapAction: row.optionalText(13) ?? "")
+        return SOAPBinding(wsdl: wsdl, operation: operation, version: row.optionalText(12).flatMap(SOAPVersion.init(rawValue:)) ?? .soap11, soapAction: row.optionalText(13) ?? "")
     }
 
     static func encodeFields(_ fields: [Webservice.Field]) -> String {

@@ -5,9 +5,19 @@
 public final class OutboxStore {
     public let database: Database
 
-    /// Opens the database at `path`, migrating it first.
-    public init(path: String) throws {
-        self.database = try Database(path: path)
+    /// Opens the database at `path`, migrating it first. Without `create`, a missing file is an
+    /// error instead of a new, empty outbox that nobody else writes to (a mistyped `--db`).
+    public init(path: String, create: Bool = true) throws {
+        self.database = try Database(path: path, create: create)
+    }
+
+    /// This outbox's random identifier, made when its database was created: the first half of
+    /// every Idempotency-Key.
+    public func outboxID() throws -> String {
+        guard let id = try database.query("SELECT outbox_id FROM outbox_meta") { $0.text(0) }.first else {
+            throw PostCallError(.database, "database \(database.path) has no outbox id; run `postcall migrate`")
+        }
+        return id
     }
 
     /// Runs `body` in one write transaction: the store's calls inside it share a single commit.

@@ -20,6 +20,13 @@ final class Statement {
     func bind(_ values: [SQLValue]) throws {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
+        // SQLite would leave missing parameters NULL and refuse extra ones one by one: a count
+        // that does not match is a bug in the caller, reported with the SQL.
+        let expected = Int(sqlite3_bind_parameter_count(handle))
+        guard values.count == expected else {
+            let sql = sqlite3_sql(handle).map { String(cString: $0) } ?? "?"
+            throw PostCallError(.database, "SQL takes \(expected) parameters but was given \(values.count): \(sql)")
+        }
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let code: Int32

@@ -41,12 +41,16 @@ public struct Webservice: Sendable, Equatable {
     public var maxAgeMilliseconds: Int64
     /// Set for a SOAP webservice.
     public var soap: SOAPBinding?
+    /// Follow up to three redirects, keeping method and body, instead of failing the attempt.
+    public var followRedirects: Bool
 
     public init(
         name: String, kind: Kind = .rest, method: Method = .post, url: String = "", headers: [Field] = [],
         parameters: [Field] = [], body: String? = nil, timeoutMilliseconds: Int64 = 10_000, isPrivate: Bool = false,
-        maxAttempts: Int = 12, maxAgeMilliseconds: Int64 = 86_400_000, soap: SOAPBinding? = nil
+        maxAttempts: Int = 12, maxAgeMilliseconds: Int64 = 86_400_000, soap: SOAPBinding? = nil,
+        followRedirects: Bool = false
     ) {
+        self.followRedirects = followRedirects
         self.soap = soap
         self.name = name
         self.kind = kind

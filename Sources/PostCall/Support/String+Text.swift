@@ -21,3 +21,26 @@ extension BinaryInteger {
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
+
+extension StringProtocol {
+    /// For a terminal: control characters (C0, DEL, C1) written as visible escapes such as
+    /// `\x1b`, so call ids, headers and bodies from receivers cannot move the cursor, recolour
+    /// the screen or hide text. Tabs and line breaks are escaped too: one value, one line.
+    public var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: Self.isControl) else { return String(self) }
+        var output = ""
+        for scalar in unicodeScalars {
+            if Self.isControl(scalar) {
+                let hex = String(scalar.value, radix: 16)
+                output += scalar.value < 0x100 ? "\\x" + (hex.count == 1 ? "0" + hex : hex) : "\\u{" + hex + "}"
+            } else {
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
+    }
+}

@@ -109,7 +109,12 @@ public enum Timestamp {
         return seconds == -1 && year != 1969 ? nil : Milliseconds(seconds) * 1000
     }
 
-    /// Parses a duration such as `500ms`, `30s`, `90m`, `2h`, `7d` into milliseconds.
+    /// The longest duration accepted: longer ones are typing mistakes, and every duration must
+    /// still fit a clock reading and a nanosecond count without overflowing.
+    public static let maximumDuration: Milliseconds = 100 * 366 * 86_400_000
+
+    /// Parses a duration such as `500ms`, `30s`, `90m`, `2h`, `7d` into milliseconds; `nil` for
+    /// anything else, negative or over ``maximumDuration`` (about 100 years).
     public static func parseDuration(_ text: String) -> Milliseconds? {
         let units: [(suffix: String, factor: Milliseconds)] = [
             ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000),
@@ -119,7 +124,8 @@ public enum Timestamp {
             guard !number.isEmpty, number.allSatisfy(\.isASCII), let value = Milliseconds(number), value >= 0 else {
                 continue
             }
-            return value * unit.factor
+            let (product, overflow) = value.multipliedReportingOverflow(by: unit.factor)
+            return overflow || product > maximumDuration ? nil : product
         }
         return nil
     }

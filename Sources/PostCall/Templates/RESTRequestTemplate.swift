@@ -77,7 +77,7 @@ public struct RESTRequestTemplate: Sendable {
         }
         // Ours is the one a receiver can rely on: the same event id on every retry.
         renderedHeaders.removeAll { $0.name.lowercased() == "idempotency-key" }
-        renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: String(eventID)))
+        renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: values.eventKey))
         return HTTPRequest(method: method.httpMethod, url: target, headers: renderedHeaders, body: requestBody)
     }
 

@@ -42,7 +42,7 @@ public struct SOAPRequestTemplate: Sendable {
         var renderedHeaders = try RESTRequestTemplate.renderHeaders(headers, values, eventID: eventID)
         renderedHeaders.removeAll { ["content-type", "soapaction", "idempotency-key"].contains($0.name.lowercased()) }
         let action = binding.soapAction
-        if binding.version == "1.2" {
+        if binding.version == .soap12 {
             renderedHeaders.append(Webservice.Field(
                 name: "Content-Type",
                 value: "application/soap+xml; charset=utf-8" + (action.isEmpty ? "" : "; action=\"\(action)\"")))
@@ -50,7 +50,7 @@ public struct SOAPRequestTemplate: Sendable {
             renderedHeaders.append(Webservice.Field(name: "Content-Type", value: "text/xml; charset=utf-8"))
             renderedHeaders.append(Webservice.Field(name: "SOAPAction", value: "\"\(action)\""))
         }
-        renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: String(eventID)))
+        renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: values.eventKey))
         let body = try SOAPEnvelope.build(
             version: binding.version, operation: binding.operation,
             parameters: parameters.map { ($0.name, $0.value.render(values) { $0 }) })

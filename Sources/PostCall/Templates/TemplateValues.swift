@@ -2,8 +2,8 @@ import FoundationEssentials
 
 /// The values a template can use: the event's variables and the built-ins.
 ///
-/// Built-ins (`call_id`, `reason`, `event_id`, `created_at`, `attempt`) take precedence over a
-/// variable of the same name, so they always mean what the documentation says.
+/// Built-ins (`call_id`, `reason`, `event_id`, `event_key`, `created_at`, `attempt`) take
+/// precedence over a variable of the same name, so they always mean what the documentation says.
 public struct TemplateValues: Sendable {
 
     private let variables: [String: String]
@@ -12,8 +12,14 @@ public struct TemplateValues: Sendable {
     private let eventID: Int64
     private let createdAt: Milliseconds
     private let attempt: Int
+    /// `<outbox id>-<event id>`: the Idempotency-Key, unique across every outbox.
+    public let eventKey: String
 
-    public init(variables: [String: String], callID: String, reason: String, eventID: Int64, createdAt: Milliseconds, attempt: Int) {
+    public init(
+        variables: [String: String], callID: String, reason: String, eventID: Int64, outboxID: String,
+        createdAt: Milliseconds, attempt: Int
+    ) {
+        self.eventKey = outboxID + "-" + String(eventID)
         self.variables = variables
         self.callID = callID
         self.reason = reason
@@ -28,6 +34,7 @@ public struct TemplateValues: Sendable {
         case "call_id": callID
         case "reason": reason
         case "event_id": String(eventID)
+        case "event_key": eventKey
         case "created_at": Timestamp.rfc3339(createdAt).replacing(".000Z", with: "Z")
         case "attempt": String(attempt)
         default: variables[name] ?? ""

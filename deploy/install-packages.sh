@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building, trying and testing postcall needs on Debian: the system libraries and
+# tools, and the Python packages the test fixtures use. Run by deploy/try.sh and .ci/run alike,
+# every time and on every path, so the README's first command is what CI exercises.
+set -euo pipefail
+
+packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev sqlite3 python3 python3-pip systemd)
+if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+# env carries the variable through sudo too; `$SUDO VAR=value cmd` is no assignment when $SUDO is empty.
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+
+# The tests check the metrics with Prometheus's own Python text parser, and deliver SOAP to a
+# spyne server (a SOAP framework this project did not write). Debian's Python is externally
+# managed (PEP 668); a pyenv or virtualenv Python is not.
+python_packages=(prometheus-client spyne lxml)
+if ! python3 -c 'import prometheus_client, spyne, lxml' 2>/dev/null; then
+    python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "${python_packages[@]}"
+fi

@@ -12,6 +12,9 @@ according to the path, so a test can script the receiver's behaviour through the
   /big/BYTES          a 200 whose body is BYTES long, streamed until the client stops reading
   /drip               a 200 whose body trickles one byte every 200 ms, forever
   /loop               a redirect to itself
+  /redirect/NNN?to=U  answer with status NNN and Location U (percent-decoded)
+  /soapfault/NNN/B    answer with status NNN and a SOAP 1.1 Client fault with a B-byte detail
+  /html               answer 200 with an HTML page, as a proxy in front of a SOAP service might
   anything else       answer 200 with a short JSON body
 
 It prints its port on stdout once it listens, and stops by itself after --lifetime seconds.
@@ -24,6 +27,7 @@ import os
 import socket
 import struct
 import sys
+import urllib.parse
 
 
 class Recorder(asyncio.Protocol):
@@ -127,6 +131,19 @@ class Recorder(asyncio.Protocol):
             return
         elif parts[0] == "loop":
             status, extra = 302, b"Location: /loop\r\n"
+        elif len(parts) >= 2 and parts[0] == "redirect":
+            query = urllib.parse.parse_qs(target.split("?", 1)[1] if "?" in target else "")
+            status, extra = int(parts[1]), b"Location: %s\r\n" % query["to"][0].encode()
+        elif len(parts) >= 3 and parts[0] == "soapfault":
+            status = int(parts[1])
+            detail = ("at Survey.Save() in Survey.cs:line 42 " * (int(parts[2]) // 38 + 1))[: int(parts[2])]
+            payload = (
+                '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
+                "<faultcode>s:Client</faultcode><faultstring>Invalid score</faultstring>"
+                "<detail><trace>%s</trace></detail></s:Fault></s:Body></s:Envelope>" % detail
+            ).encode()
+        elif parts[0] == "html":
+            payload = b"<html><body><h1>Maintenance</h1></body></html>"
         if self.transport.is_closing():
             return
         self.transport.write(

@@ -220,6 +220,15 @@ final class OutboxStoreTests: XCTestCase {
             XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN outbox") && !$0.contains("INDEX") }, "\(filter): \(plan)")
         }
     }
+
+    /// A statement given the wrong number of values is refused before it runs, naming the SQL.
+    func testAStatementChecksItsParameterCount() throws {
+        XCTAssertThrowsError(try store.database.run("UPDATE outbox SET call_id = ? WHERE id = ?", [.text("x")])) { error in
+            XCTAssertTrue("\(error)".contains("takes 2 parameters but was given 1"), "\(error)")
+        }
+        XCTAssertThrowsError(try store.database.run("SELECT ?", [.integer(1), .integer(2)]))
+        XCTAssertNoThrow(try store.database.run("SELECT ?", [.integer(1)]))
+    }
 }
 
 /// Collects results from several threads.

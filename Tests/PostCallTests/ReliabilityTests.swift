@@ -84,12 +84,21 @@ final class ReliabilityTests: EndToEndTestCase {
         let worker = try WorkerProcess(
             database: scratch.databasePath, logPath: scratch.path("worker.log"),
             arguments: fastRetries + ["--breaker-threshold", "3", "--breaker-max-pause", "1m"])
+        try set(["healthy", "--url", "\(server.baseURL)/fast"])
         try waitUntil { try server.requests().count >= 10 }
-        Thread.sleep(forTimeInterval: 1.5)
+        // Every retry falls due (100-200 ms backoff); then a claim cycle must pass over them: the
+        // worker delivers a fresh event of a healthy webservice, which it claims with them due.
+        try waitUntil {
+            try store.database.query("SELECT count(*) FROM outbox WHERE webservice = 'down' AND next_attempt_at <= ?",
+                                     [.integer(Timestamp.now())]) { $0.int64(0) }.first == 10
+        }
+        let probe = try store.enqueue(webservice: "healthy", callID: "probe")
+        XCTAssertEqual(try waitForFinalStates(store, ids: [probe])[probe]?.state, .delivered)
         XCTAssertEqual(worker.stop(), 0, worker.output)
 
-        // Without the breaker, 100-200 ms retries would have sent dozens more requests by now.
-        XCTAssertEqual(try server.requests().count, 10, "a paused webservice must not be retried during its pause")
+        // Without the breaker, the due retries would have been sent with the probe.
+        XCTAssertEqual(try server.requests().filter { $0.target.hasPrefix("/status/503") }.count, 10,
+                       "a paused webservice must not be retried during its pause")
         let paused = try store.database.query("SELECT paused_until, consecutive_failures FROM webservices WHERE name = 'down'") {
             ($0.int64(0), $0.int64(1))
         }.first
@@ -275,5 +284,42 @@ final class DiskFullTests: XCTestCase {
         XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered })
         XCTAssertTrue(worker.output.contains("database available again"), worker.output)
         XCTAssertEqual(worker.output.components(separatedBy: "disk full").count - 1, 1, "said once, not every second")
+    }
+}
+
+extension DiskFullTests {
+    /// Issue 11, item 18: a worker started while the disk is full waits for space instead of
+    /// exiting, then delivers.
+    func testAWorkerStartedOnAFullDiskWaitsForSpace() throws {
+        let scratch = try Scratch()
+        let mountPoint = scratch.path("small-disk")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mount = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint])
+        try XCTSkipIf(mount.status != 0, "cannot mount a tmpfs here: \(mount.stderr)")
+        defer { _ = try? runProcess("/bin/umount", [mountPoint]) }
+
+        let server = try TestHTTPServer(scratch: scratch)
+        let database = mountPoint + "/outbox.db"
+        var ids: [Int64] = []
+        do {
+            // Closed again before the disk fills, so the worker must create the -wal and -shm files.
+            let store = try OutboxStore(path: database)
+            try store.setWebservice(Webservice(name: "survey", url: "\(server.baseURL)/x"))
+            ids = try (0..<3).map { try store.enqueue(webservice: "survey", callID: "c\($0)") }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database + "-wal"))
+        let filler = mountPoint + "/filler"
+        _ = try runProcess("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k"])
+
+        let worker = try WorkerProcess(database: database, logPath: scratch.path("worker.log"))
+        waitUntil(15) { worker.output.contains("database unavailable at start") }
+        XCTAssertTrue(worker.process.isRunning, "a full disk at start must not stop the worker: \(worker.output)")
+
+        try FileManager.default.removeItem(atPath: filler)
+        let store = try OutboxStore(path: database)
+        let events = try waitForFinalStates(store, ids: ids)
+        XCTAssertEqual(worker.stop(), 0, worker.output)
+        XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered })
+        XCTAssertEqual(worker.output.components(separatedBy: "database unavailable at start").count - 1, 1, "said once")
     }
 }

@@ -31,10 +31,12 @@ final class SupportTests: EndToEndTestCase {
         XCTAssertEqual(lines.count, 3, table.stdout)
         XCTAssertTrue(lines[0].hasPrefix("ID  CREATED"))
         XCTAssertTrue(lines[1].contains("broken") && lines[1].contains("dead") && lines[1].contains("http 404"), "newest first: \(lines[1])")
-        // Aligned: every row's STATE column starts where the header's does.
+        // Aligned: every row's state stands in the header's STATE column, preceded by padding.
         let stateColumn = try XCTUnwrap(lines[0].range(of: "STATE")).lowerBound.utf16Offset(in: lines[0])
-        for line in lines.dropFirst() {
-            XCTAssertEqual(String(line).utf16.dropFirst(stateColumn).prefix(4).map { Character(UnicodeScalar($0)!) }.count, 4)
+        for (line, state) in zip(lines.dropFirst(), ["dead", "delivered"]) {
+            let characters = Array(line)
+            XCTAssertEqual(String(characters.dropFirst(stateColumn).prefix(state.count)), state, "misaligned: \(line)")
+            XCTAssertEqual(characters[stateColumn - 1], " ", "misaligned: \(line)")
         }
 
         let json = try run(["history", "--webservice", "survey", "--state", "delivered", "--format", "json"])

@@ -1,17 +1,14 @@
-import FoundationEssentials
+import Glibc
 import PostCallCCurl
 
-/// Fetches a WSDL (or a schema it imports) from an http(s) URL or a local file.
+/// Fetches a WSDL (or a schema it imports) from an http(s) URL or a local file, never reading
+/// more than ``XMLDocument/maximumBytes``.
 public enum WSDLFetcher {
     /// Reads `location`: an http:// or https:// URL, or a file path (file:// or plain).
     public static func fetch(_ location: String, timeoutMilliseconds: Int64 = 30_000) throws -> [UInt8] {
-        let lowered = location.lowercased()
-        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
-            let path = lowered.hasPrefix("file://") ? String(location.dropFirst(7)) : location
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw PostCallError(.invalidInput, "cannot read WSDL \(location): no such readable file")
-            }
-            return Array(data)
+        guard isRemote(location) else {
+            let path = location.lowercased().hasPrefix("file://") ? String(location.dropFirst(7)) : location
+            return try readFile(path, named: location)
         }
         let transfer = try HTTPTransfer(keptBodyBytes: XMLDocument.maximumBytes, maximumBodyBytes: XMLDocument.maximumBytes)
         try transfer.prepare(
@@ -32,9 +29,48 @@ public enum WSDLFetcher {
     }
 
     /// Fetches and parses the WSDL at `location`, with the schemas it imports where reachable.
+    /// A document fetched over http(s) imports only over http(s): a remote WSDL naming
+    /// `file:///…` must not make postcall read this host's files.
     public static func describe(_ location: String) throws -> WSDLDescription {
         let bytes = try fetch(location)
-        let parser = WSDLParser(fetch: { try? fetch($0) })
+        let remote = isRemote(location)
+        let parser = WSDLParser(fetch: { imported in
+            guard !remote || isRemote(imported) else { return nil }
+            return try? fetch(imported)
+        })
         return try parser.parse(bytes, source: location)
+    }
+
+    static func isRemote(_ location: String) -> Bool {
+        let lowered = location.lowercased()
+        return lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
+    }
+
+    /// Reads a regular file of at most ``XMLDocument/maximumBytes``, stopping as soon as it is
+    /// longer: a device or a 3 GiB file is refused without being read.
+    private static func readFile(_ path: String, named location: String) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            throw PostCallError(.invalidInput, "cannot read WSDL \(location): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw PostCallError(.invalidInput, "cannot read WSDL \(location): not a regular file")
+        }
+        let limit = XMLDocument.maximumBytes
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var filled = 0
+        while filled <= limit {
+            let count = bytes[filled...].withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        guard filled <= limit else {
+            throw PostCallError(.invalidInput, "WSDL \(location) is larger than \(limit >> 20) MiB")
+        }
+        bytes.removeSubrange(filled...)
+        return bytes
     }
 }

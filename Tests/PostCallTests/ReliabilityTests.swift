@@ -253,13 +253,20 @@ final class ReliabilityTests: EndToEndTestCase {
 /// The database's filesystem fills up while a worker runs: it says so once, stops claiming, and
 /// delivers everything once space is freed. Needs root to mount a small tmpfs.
 final class DiskFullTests: XCTestCase {
-    func testAFullDiskPausesTheWorkerWhichRecoversWhenSpaceIsFreed() throws {
-        let scratch = try Scratch()
+    /// A 4 MiB tmpfs inside `scratch`, unmounted when the test ends.
+    private func smallDisk(in scratch: Scratch) throws -> String {
         let mountPoint = scratch.path("small-disk")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let mount = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint])
         try XCTSkipIf(mount.status != 0, "cannot mount a tmpfs here: \(mount.stderr)")
-        defer { _ = try? runProcess("/bin/umount", [mountPoint]) }
+        // Holding `scratch` until then: its folder is removed only once the tmpfs is unmounted.
+        addTeardownBlock { _ = try? runProcess("/bin/umount", [mountPoint]); withExtendedLifetime(scratch) {} }
+        return mountPoint
+    }
+
+    func testAFullDiskPausesTheWorkerWhichRecoversWhenSpaceIsFreed() throws {
+        let scratch = try Scratch()
+        let mountPoint = try smallDisk(in: scratch)
 
         let server = try TestHTTPServer(scratch: scratch)
         let database = mountPoint + "/outbox.db"
@@ -292,11 +299,7 @@ extension DiskFullTests {
     /// exiting, then delivers.
     func testAWorkerStartedOnAFullDiskWaitsForSpace() throws {
         let scratch = try Scratch()
-        let mountPoint = scratch.path("small-disk")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint])
-        try XCTSkipIf(mount.status != 0, "cannot mount a tmpfs here: \(mount.stderr)")
-        defer { _ = try? runProcess("/bin/umount", [mountPoint]) }
+        let mountPoint = try smallDisk(in: scratch)
 
         let server = try TestHTTPServer(scratch: scratch)
         let database = mountPoint + "/outbox.db"

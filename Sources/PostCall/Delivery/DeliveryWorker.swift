@@ -37,8 +37,8 @@ public final class DeliveryWorker {
     /// When to look next for events to run alone, and whether some wait.
     private var nextAloneCheck: Milliseconds = 0
     private var eventsWaitToRunAlone = false
-    /// An event that lost a lease before is in flight, alone.
-    private var runningAlone = false
+    /// An event that lost a lease before is in flight, alone (so nothing else is).
+    private var runningAlone: Bool { active.count == 1 && active.values.first?.entry.isSolo == true }
 
     private struct ActiveTransfer {
         let transfer: HTTPTransfer
@@ -163,7 +163,7 @@ public final class DeliveryWorker {
             eventsWaitToRunAlone = (try? store.hasEventsToRunAlone(now: now)) ?? false
         }
         // An event that lost a lease before runs alone: claims stop until the slots are empty.
-        let runAloneNow = !draining && eventsWaitToRunAlone && !runningAlone && active.isEmpty && unrecorded.isEmpty
+        let runAloneNow = !draining && eventsWaitToRunAlone && active.isEmpty && unrecorded.isEmpty
         let claimLimit = draining || runningAlone || eventsWaitToRunAlone ? 0 : claimLimit(now: now, databaseChanged: databaseChanged)
         let recordsDue =
             unrecorded.first.map { oldest in
@@ -222,7 +222,6 @@ public final class DeliveryWorker {
         logger.notice(
             "running an event alone: an earlier attempt's worker died while delivering it",
             metadata: ["event": "\(entry.id)", "webservice": "\(entry.webservice)", "crash_strikes": "\(entry.crashStrikes)"])
-        runningAlone = true
         start(entry, webservice: compiledTemplate(for: entry.webservice))
     }
 
@@ -271,7 +270,6 @@ public final class DeliveryWorker {
         case .finish(let decision, let isPrivate):
             let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
             unrecorded.append(record(entry, decision, isPrivate: isPrivate, timing: timing))
-            if entry.isSolo { runningAlone = false }
         case .send(let request):
             guard case .success(let (webservice, _)) = compiled else { return }
             let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
@@ -302,7 +300,6 @@ public final class DeliveryWorker {
             let failure = AttemptFailure(errorClass: "transport", detail: "\(error)", isTransient: true, isEndpointFailure: false)
             let decision = decider.decide(failure, entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
             unrecorded.append(record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request))
-            if entry.isSolo { runningAlone = false }
         }
     }
 
@@ -350,7 +347,6 @@ public final class DeliveryWorker {
                        httpStatus: finished.httpStatus, response: response))
             transfer.releaseInspectedBody()
             idleTransfers.append(transfer)
-            if done.entry.isSolo { runningAlone = false }
         }
     }
 
@@ -393,7 +389,6 @@ public final class DeliveryWorker {
             unrecorded.append(
                 record(done.entry, decider.interrupted(now: Timestamp.now()), isPrivate: done.webservice.isPrivate,
                        timing: done.timing, request: done.request))
-            if done.entry.isSolo { runningAlone = false }
         }
     }
 

@@ -321,4 +321,24 @@ final class DeliveryDeciderTests: XCTestCase {
         XCTAssertEqual(decision.outcome, .dead)
         XCTAssertEqual(decision.errorClass, "request")
     }
+
+    // MARK: Circuit breaker
+
+    func testTheBreakerOpensAfterFailuresInARowAndADeliveryClosesIt() {
+        let breaker = CircuitBreaker(threshold: 3, pausePerThreshold: 5_000, maximumPause: 12_000)
+        typealias Health = CircuitBreaker.Health
+        let table: [(from: Health, signals: [CircuitBreaker.Signal], to: Health)] = [
+            (Health(), [.endpointFailure, .endpointFailure], Health(consecutiveFailures: 2)),
+            (Health(), [.endpointFailure, .endpointFailure, .endpointFailure], Health(consecutiveFailures: 3, pausedUntil: now + 5_000)),
+            (Health(consecutiveFailures: 5), [.endpointFailure], Health(consecutiveFailures: 6, pausedUntil: now + 10_000)),
+            (Health(consecutiveFailures: 20), [.endpointFailure], Health(consecutiveFailures: 21, pausedUntil: now + 12_000)),
+            (Health(consecutiveFailures: 7, pausedUntil: now - 1), [.delivered], Health()),
+            // A delivery in the batch resets the count before the failures after it add to it.
+            (Health(consecutiveFailures: 2), [.endpointFailure, .delivered, .endpointFailure], Health(consecutiveFailures: 1)),
+            (Health(consecutiveFailures: 2), [.neutral, .neutral], Health(consecutiveFailures: 2)),
+        ]
+        for row in table {
+            XCTAssertEqual(breaker.health(after: row.signals, from: row.from, now: now), row.to, "\(row.from) + \(row.signals)")
+        }
+    }
 }

@@ -15,3 +15,50 @@ public struct CircuitBreaker: Sendable, Equatable {
         self.maximumPause = maximumPause
     }
 }
+
+extension CircuitBreaker {
+    /// A webservice's health as the breaker sees it.
+    public struct Health: Sendable, Equatable {
+        /// Endpoint failures since the last delivery.
+        public var consecutiveFailures: Int
+        /// While in the future, the webservice's events wait.
+        public var pausedUntil: Milliseconds?
+
+        public init(consecutiveFailures: Int = 0, pausedUntil: Milliseconds? = nil) {
+            self.consecutiveFailures = consecutiveFailures
+            self.pausedUntil = pausedUntil
+        }
+    }
+
+    /// What one recorded attempt says about its receiver.
+    public enum Signal: Sendable, Equatable {
+        /// Delivered: the receiver works; the breaker closes.
+        case delivered
+        /// A failure that says the receiver is unwell (timeout, 5xx, refused connection).
+        case endpointFailure
+        /// Anything else (a 4xx, a redirect, an interrupted attempt): says nothing of its health.
+        case neutral
+    }
+
+    /// The health after `signals`, in the order their attempts finished. From `threshold`
+    /// failures in a row on, the webservice pauses for `pausePerThreshold` per `threshold`
+    /// failures, at most `maximumPause`, counted from `now`.
+    public func health(after signals: [Signal], from health: Health, now: Milliseconds) -> Health {
+        var result = health
+        for signal in signals {
+            switch signal {
+            case .delivered:
+                result = Health()
+            case .endpointFailure:
+                result.consecutiveFailures += 1
+                if result.consecutiveFailures >= threshold {
+                    let pause = pausePerThreshold * Milliseconds(result.consecutiveFailures / threshold)
+                    result.pausedUntil = now + min(maximumPause, pause)
+                }
+            case .neutral:
+                continue
+            }
+        }
+        return result
+    }
+}

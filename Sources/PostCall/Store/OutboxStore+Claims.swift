@@ -137,38 +137,25 @@ extension OutboxStore {
         "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
-    /// Applies a batch's outcomes to each webservice's health, one statement per webservice.
+    /// Applies a batch's outcomes to each webservice's health (see ``CircuitBreaker``): read,
+    /// decided by the breaker, written back only when it changed, inside the batch's transaction.
     private func updateHealth(of records: [AttemptRecord], now: Milliseconds, breaker: CircuitBreaker) throws {
-        var delivered: Set<String> = []
-        var failures: [String: Int] = [:]
+        var signals: [String: [CircuitBreaker.Signal]] = [:]
         for record in records {
-            if record.outcome == .delivered {
-                delivered.insert(record.entry.webservice)
-                failures[record.entry.webservice] = nil
-            } else if record.isEndpointFailure {
-                failures[record.entry.webservice, default: 0] += 1
-            }
+            let signal: CircuitBreaker.Signal =
+                record.outcome == .delivered ? .delivered : record.isEndpointFailure ? .endpointFailure : .neutral
+            if signal != .neutral { signals[record.entry.webservice, default: []].append(signal) }
         }
-        for name in delivered where failures[name] == nil {
+        for (name, batch) in signals {
+            guard let current = try database.query(
+                "SELECT consecutive_failures, paused_until FROM webservices WHERE name = ?", [.text(name)],
+                row: { CircuitBreaker.Health(consecutiveFailures: Int($0.int64(0)), pausedUntil: $0.optionalInt64(1)) }
+            ).first else { continue }
+            let next = breaker.health(after: batch, from: current, now: now)
+            guard next != current else { continue }
             try database.run(
-                "UPDATE webservices SET consecutive_failures = 0, paused_until = NULL WHERE name = ? AND consecutive_failures > 0",
-                [.text(name)])
-        }
-        for (name, count) in failures {
-            // A delivery earlier in the batch resets the count before these failures add to it.
-            try database.run(
-                """
-                UPDATE webservices SET
-                    consecutive_failures = (CASE WHEN ?6 THEN 0 ELSE consecutive_failures END) + ?5,
-                    paused_until = CASE WHEN (CASE WHEN ?6 THEN 0 ELSE consecutive_failures END) + ?5 >= ?2
-                        THEN ?3 + min(?4, ?7 * ((CASE WHEN ?6 THEN 0 ELSE consecutive_failures END) + ?5) / ?2)
-                        ELSE paused_until END
-                WHERE name = ?1
-                """,
-                [
-                    .text(name), .integer(Int64(breaker.threshold)), .integer(now), .integer(breaker.maximumPause),
-                    .integer(Int64(count)), .integer(delivered.contains(name) ? 1 : 0), .integer(breaker.pausePerThreshold),
-                ])
+                "UPDATE webservices SET consecutive_failures = ?, paused_until = ? WHERE name = ?",
+                [.integer(Int64(next.consecutiveFailures)), SQLValue(next.pausedUntil), .text(name)])
         }
     }
 

@@ -340,7 +340,7 @@ public final class DeliveryWorker {
             let response = done.webservice.isPrivate
                 ? nil
                 : ExchangeSummary.responseJSON(
-                    status: finished.httpStatus, headers: finished.headers, bodyPrefix: Array(finished.body.prefix(HTTPTransfer.keptBodyBytes)),
+                    status: finished.httpStatus, headers: finished.headers, bodyPrefix: finished.body.prefix(HTTPTransfer.keptBodyBytes),
                     bodyBytes: finished.bodyBytes)
             unrecorded.append(
                 record(done.entry, decision, isPrivate: done.webservice.isPrivate, timing: done.timing, request: done.request,

@@ -26,7 +26,7 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
     }
 
     /// The JSON kept in `attempts.response`.
-    static func responseJSON(status: Int?, headers: [Webservice.Field], bodyPrefix: [UInt8], bodyBytes: Int) -> String {
+    static func responseJSON(status: Int?, headers: [Webservice.Field], bodyPrefix: ArraySlice<UInt8>, bodyBytes: Int) -> String {
         json(method: nil, url: nil, status: status, headers: headers, body: String(decoding: bodyPrefix, as: UTF8.self), bodyBytes: bodyBytes)
     }
 

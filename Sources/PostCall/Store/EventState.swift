@@ -8,7 +8,4 @@ public enum EventState: String, Sendable, Codable, CaseIterable {
     case delivered
     /// Given up; `postcall retry` sends it again.
     case dead
-
-    /// `pending, in_flight, delivered, dead`, for error messages.
-    public static var list: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }

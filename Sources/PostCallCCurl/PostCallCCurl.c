@@ -32,6 +32,14 @@ CURLcode postcall_easy_setopt_header_callback(CURL *handle, postcall_data_callba
     return curl_easy_setopt(handle, CURLOPT_HEADERDATA, userdata);
 }
 
+CURLcode postcall_easy_setopt_read_callback(CURL *handle, curl_read_callback read, curl_seek_callback seek, void *userdata) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_READFUNCTION, read);
+    if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_READDATA, userdata);
+    if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, seek);
+    if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_SEEKDATA, userdata);
+    return code;
+}
+
 CURLcode postcall_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -58,6 +58,9 @@ struct ShowCommand: ParsableCommand {
                     print("  request:  \(request.method ?? "") \(request.url ?? "")")
                     for header in request.headers { print("    \(header.joined(separator: ": "))") }
                     if !request.body.isEmpty { print("    body (\(request.bodyBytes) bytes): \(request.body)") }
+                    for file in request.files ?? [] {
+                        print("    file \(file.field.map { "part \($0)" } ?? "as the body"): \(file.name) (\(file.size) bytes, \(file.contentType))")
+                    }
                 }
                 if let response = attempt.response {
                     print("  response: \(response.status.map(String.init) ?? "-")")
@@ -153,6 +156,12 @@ extension ExchangeSummary {
         copy.headers = headers.map { $0.map(\.escapingControlCharacters) }
         // Bodies keep their line breaks as spaces (truncatedForTable) but lose every other control.
         copy.body = body.truncatedForTable(200).escapingControlCharacters
+        copy.files = files?.map { file in
+            var escaped = file
+            escaped.field = file.field?.escapingControlCharacters
+            escaped.name = file.name.escapingControlCharacters
+            return escaped
+        }
         return copy
     }
 }

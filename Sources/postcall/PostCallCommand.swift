@@ -44,6 +44,23 @@ struct DatabaseOptions: ParsableArguments {
     func openStore(create: Bool = false) throws -> OutboxStore { try OutboxStore(path: db, create: create) }
 }
 
+/// `--files-dir`, for the commands that read or delete uploaded files.
+struct FilesOptions: ParsableArguments {
+    @Option(
+        name: .customLong("files-dir"),
+        help: "A folder uploaded files may be read from and deleted in (repeatable; env POSTCALL_FILES_DIR, colon-separated; default: recordings beside the database).")
+    var directories: [String] = []
+
+    /// The folders for the outbox at `databasePath`.
+    func access(databasePath: String) -> FileAccess {
+        let given = directories.isEmpty
+            ? (environment("POSTCALL_FILES_DIR") ?? "").split(separator: ":").map(String.init) : directories
+        return FileAccess(
+            directories: given.isEmpty ? [FileAccess.defaultDirectory(forDatabase: databasePath)] : given,
+            databasePath: databasePath)
+    }
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv
 }

@@ -87,17 +87,27 @@ struct RetryCommand: ParsableCommand {
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Delete delivered events (and their attempts) older than a duration; dead events stay.")
+        abstract: "Delete delivered events (their attempts and files) older than a duration; dead events stay.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var files: FilesOptions
     @Option(name: .customLong("older-than"), help: "A duration such as 30d, 12h.") var olderThan: String
 
     func run() throws {
         guard let age = Timestamp.parseDuration(olderThan) else {
             throw PostCallError(.invalidInput, "--older-than \(olderThan.debugDescription) must be a duration like 30d, 12h (at most 100 years)")
         }
-        let deleted = try database.openStore().pruneDelivered(before: Timestamp.now() - age)
-        print("pruned \(deleted) delivered event\(deleted == 1 ? "" : "s") older than \(olderThan)")
+        let store = try database.openStore()
+        let janitor = try FileJanitor(access: files.access(databasePath: store.database.path), store: store)
+        var deletedFiles = 0
+        let deleted = try store.pruneDelivered(before: Timestamp.now() - age) { batch in
+            let leaving = Set(batch.map(\.id))
+            for event in batch {
+                deletedFiles += try janitor.delete(janitor.files(of: event), ofCall: event.callID, leaving: leaving, store: store).count
+            }
+        }
+        print("pruned \(deleted) delivered event\(deleted == 1 ? "" : "s") older than \(olderThan)"
+            + (deletedFiles > 0 ? " and \(deletedFiles) file\(deletedFiles == 1 ? "" : "s")" : ""))
     }
 }
 
@@ -106,16 +116,24 @@ struct StatsCommand: ParsableCommand {
         commandName: "stats", abstract: "Counts per state and webservice, recent rates, oldest pending event, leases.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var files: FilesOptions
     @Option(help: "table or json.") var format: OutputFormat = .table
 
     func run() throws {
-        let stats = try database.openStore().stats()
+        let store = try database.openStore()
+        var stats = try store.stats()
+        (stats.filesWaiting, stats.filesWaitingBytes) = try FileJanitor(
+            access: files.access(databasePath: store.database.path), store: store
+        ).waitingFiles(in: store)
         if format == .json { return try printJSON(stats) }
 
         print("outbox: \(stats.outboxID) (Idempotency-Keys are <outbox>-<event id>)")
         print("events: " + EventState.allCases.map { "\($0.rawValue) \(stats.states[$0.rawValue] ?? 0)" }.joined(separator: ", "))
         if let age = stats.oldestPendingAgeSeconds {
             print("oldest pending event: \(Timestamp.formatDuration(Int64(age * 1000))) old")
+        }
+        if stats.filesWaiting > 0 {
+            print("files waiting: \(stats.filesWaiting) (\(oneDecimal(Double(stats.filesWaitingBytes) / 1_048_576)) MiB)")
         }
         print("")
         var webservices = TextTable(header: ["WEBSERVICE", "PENDING", "IN FLIGHT", "DELIVERED", "DEAD", "FAILING", "PAUSED UNTIL"])

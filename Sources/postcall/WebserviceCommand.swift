@@ -20,7 +20,18 @@ struct WebserviceCommand: ParsableCommand {
         var headers: [String] = []
         @Option(name: .customLong("param"), help: "name=value template (repeatable; replaces all parameters).")
         var parameters: [String] = []
-        @Option(help: "The POST_RAW body template.") var body: String?
+        @Option(help: "The raw body template (POST_RAW, or PUT).") var body: String?
+        @Option(
+            name: .customLong("file"),
+            help: "FIELD=PATH-TEMPLATE: a file part of a multipart/form-data body (POST, PUT; repeatable; replaces all file parts).")
+        var files: [String] = []
+        @Flag(name: .customLong("clear-files"), help: "Remove every file part.") var clearFiles = false
+        @Option(name: .customLong("body-file"), help: "PATH-TEMPLATE: a file sent as the whole raw body (POST_RAW, PUT); '' removes it.")
+        var bodyFile: String?
+        @Flag(
+            name: .customLong("keep-files"), inversion: .prefixedNo,
+            help: "Keep an event's files once it is delivered (default: they are deleted then).")
+        var keepFiles: Bool?
         @Option(help: "Seconds allowed for one attempt, connection included (default 10).") var timeout: Double?
         @Flag(inversion: .prefixedNo, help: "Privacy mode: keep no call data once an event is delivered or dead.")
         var `private`: Bool?
@@ -82,6 +93,15 @@ struct WebserviceCommand: ParsableCommand {
                 }
             }
             if let body { webservice.body = body }
+            if clearFiles { webservice.files = [] }
+            if !files.isEmpty {
+                webservice.files = try files.map {
+                    let (field, path) = try splitAssignment($0, option: "--file")
+                    return Webservice.Field(name: field, value: path)
+                }
+            }
+            if let bodyFile { webservice.bodyFile = bodyFile.isEmpty ? nil : bodyFile }
+            if let keepFiles { webservice.keepFiles = keepFiles }
             if let timeout {
                 guard timeout > 0, timeout <= 3600 else {
                     throw PostCallError(.invalidInput, "--timeout must be between 0 and 3600 seconds")
@@ -168,6 +188,11 @@ struct WebserviceCommand: ParsableCommand {
                 print("param:         \(parameter.name)=\(SecretMasking.maskParameter(name: parameter.name, value: parameter.value))")
             }
             if let body = webservice.body { print("body:          \(body)") }
+            for file in webservice.files { print("file:          \(file.name)=\(file.value)") }
+            if let bodyFile = webservice.bodyFile { print("body file:     \(bodyFile)") }
+            if webservice.sendsFiles {
+                print("files:         \(webservice.keepFiles ? "kept once delivered" : "deleted once delivered")")
+            }
             print("timeout:       \(Double(webservice.timeoutMilliseconds) / 1000)s")
             print("redirects:     \(webservice.followRedirects ? "followed (up to 3, same method and body)" : "not followed")")
             if let soap = webservice.soap {

@@ -20,6 +20,7 @@ struct WorkerCommand: ParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var files: FilesOptions
 
     @Option(help: "Transfers in flight at once (env POSTCALL_CONCURRENCY).")
     var concurrency: Int = environment("POSTCALL_CONCURRENCY").flatMap(Int.init) ?? 64
@@ -125,6 +126,7 @@ struct WorkerCommand: ParsableCommand {
                 idlePollInterval: max(1, duration(pollInterval)), drainTimeout: duration(drainTimeout),
                 retryPolicy: RetryPolicy(firstDelay: max(1, duration(retryFirstDelay)), maximumDelay: max(1, duration(retryMaxDelay))),
                 circuitBreaker: CircuitBreaker(threshold: breakerThreshold, maximumPause: duration(breakerMaxPause)))
+        configuration.fileDirectories = files.access(databasePath: database.db).directories
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
 

@@ -19,6 +19,7 @@ public final class DeliveryWorker {
     private let stopSignal: StopSignal
     private let metrics = WorkerMetrics()
     private let metricsEndpoint: MetricsEndpoint?
+    private let fileAccess: FileAccess
     private var random = SystemRandomNumberGenerator()
 
     private var active: [UnsafeMutableRawPointer: ActiveTransfer] = [:]
@@ -46,6 +47,8 @@ public final class DeliveryWorker {
         let webservice: Webservice
         /// The request in flight: the first, or the one a redirect led to.
         let request: HTTPRequest
+        /// Its uploads, open while it runs.
+        let files: [UploadFile]
         let timing: Timing
         let redirectsFollowed: Int
     }
@@ -83,6 +86,9 @@ public final class DeliveryWorker {
         self.configuration = configuration
         self.decider = DeliveryDecider(retryPolicy: configuration.retryPolicy, crashLimit: configuration.crashLimit)
         self.outboxID = try store.outboxID()
+        let directories = configuration.fileDirectories.isEmpty
+            ? [FileAccess.defaultDirectory(forDatabase: store.database.path)] : configuration.fileDirectories
+        self.fileAccess = FileAccess(directories: directories, databasePath: store.database.path)
         self.logger = logger
         let multi = try CurlMulti(maximumConnections: configuration.concurrency)
         self.multi = multi
@@ -273,33 +279,50 @@ public final class DeliveryWorker {
         case .send(let request):
             guard case .success(let (webservice, _)) = compiled else { return }
             let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
-            send(request, for: entry, webservice: webservice, timing: timing, redirectsFollowed: 0, transfer: nil)
+            var files: [UploadFile] = []
+            for path in request.upload?.paths ?? [] {
+                switch fileAccess.open(path) {
+                case .success(let file): files.append(file)
+                case .failure(let refusal):
+                    let decision = decider.decide(
+                        FileRules.failure(for: refusal), entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
+                    unrecorded.append(record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request))
+                    return
+                }
+            }
+            send(request, files: files, for: entry, webservice: webservice, timing: timing, redirectsFollowed: 0, transfer: nil)
         }
     }
 
     /// Starts `request` on a transfer, the first of an attempt or a redirect within it.
     private func send(
-        _ request: HTTPRequest, for entry: ClaimedEntry, webservice: Webservice, timing: Timing, redirectsFollowed: Int,
-        transfer reused: HTTPTransfer?
+        _ request: HTTPRequest, files: [UploadFile], for entry: ClaimedEntry, webservice: Webservice, timing: Timing,
+        redirectsFollowed: Int, transfer reused: HTTPTransfer?
     ) {
         // Redirects share the attempt's timeout.
         let elapsed = Int64((Timestamp.monotonicNanoseconds() - timing.startedNanoseconds) / 1_000_000)
         let remaining = max(1, webservice.timeoutMilliseconds - elapsed)
         do {
             let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer()
+            // A redirect sends the files again from their start.
+            for file in files { file.offset = 0 }
             try transfer.prepare(
-                request, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
+                request, files: files, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
                 inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes)
             try multi.add(transfer)
             activeByWebservice[entry.webservice, default: 0] += 1
             active[transfer.easy] = ActiveTransfer(
-                transfer: transfer, entry: entry, webservice: webservice, request: request, timing: timing,
+                transfer: transfer, entry: entry, webservice: webservice, request: request, files: files, timing: timing,
                 redirectsFollowed: redirectsFollowed)
         } catch {
-            if let reused { idleTransfers.append(reused) }
+            if let reused {
+                reused.releaseUpload()
+                idleTransfers.append(reused)
+            }
             let failure = AttemptFailure(errorClass: "transport", detail: "\(error)", isTransient: true, isEndpointFailure: false)
             let decision = decider.decide(failure, entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
-            unrecorded.append(record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request))
+            unrecorded.append(
+                record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request, files: files, webservice: webservice))
         }
     }
 
@@ -334,7 +357,7 @@ public final class DeliveryWorker {
             redirectsFollowed: done.redirectsFollowed, now: now, using: &random)
         {
         case .follow(let next):
-            send(next, for: done.entry, webservice: done.webservice, timing: done.timing,
+            send(next, files: done.files, for: done.entry, webservice: done.webservice, timing: done.timing,
                  redirectsFollowed: done.redirectsFollowed + 1, transfer: transfer)
         case .record(let decision):
             let response = done.webservice.isPrivate
@@ -344,7 +367,8 @@ public final class DeliveryWorker {
                     bodyBytes: finished.bodyBytes)
             unrecorded.append(
                 record(done.entry, decision, isPrivate: done.webservice.isPrivate, timing: done.timing, request: done.request,
-                       httpStatus: finished.httpStatus, response: response))
+                       files: done.files, webservice: done.webservice, httpStatus: finished.httpStatus, response: response))
+            transfer.releaseUpload()
             transfer.releaseInspectedBody()
             idleTransfers.append(transfer)
         }
@@ -358,7 +382,8 @@ public final class DeliveryWorker {
 
     private func record(
         _ entry: ClaimedEntry, _ decision: DeliveryDecider.Decision, isPrivate: Bool, timing: Timing,
-        request: HTTPRequest? = nil, httpStatus: Int? = nil, response: String? = nil
+        request: HTTPRequest? = nil, files: [UploadFile] = [], webservice: Webservice? = nil, httpStatus: Int? = nil,
+        response: String? = nil
     ) -> AttemptRecord {
         let duration = Int64((Timestamp.monotonicNanoseconds() - timing.startedNanoseconds) / 1_000_000)
         var record = AttemptRecord(
@@ -375,8 +400,11 @@ public final class DeliveryWorker {
         record.isEndpointFailure = decision.isEndpointFailure
         record.refundsAttempt = decision.refundsAttempt
         if !isPrivate {
-            record.requestSummary = request.map(ExchangeSummary.requestJSON)
+            record.requestSummary = request.map { ExchangeSummary.requestJSON($0, files: files) }
             record.responseSummary = response
+        }
+        if let webservice, FileRules.deletesFiles(after: decision.outcome, webservice: webservice) {
+            record.filesToDelete = files.map(\.path)
         }
         return record
     }
@@ -388,7 +416,7 @@ public final class DeliveryWorker {
             guard let done = removeActive(easy) else { continue }
             unrecorded.append(
                 record(done.entry, decider.interrupted(now: Timestamp.now()), isPrivate: done.webservice.isPrivate,
-                       timing: done.timing, request: done.request))
+                       timing: done.timing, request: done.request, files: done.files))
         }
     }
 
@@ -417,11 +445,30 @@ public final class DeliveryWorker {
                     "attempt": "\(record.entry.attempt)", "error": "\(record.errorClass ?? "")",
                 ])
         }
+        deleteFiles(of: records.filter { record in !record.filesToDelete.isEmpty && !lost.contains { $0.entry == record.entry } })
         for record in lost {
             metrics.leaseLost()
             logger.warning(
                 "lease lost; outcome not recorded, another worker owns the event now",
                 metadata: ["event": "\(record.entry.id)", "attempt": "\(record.entry.attempt)"])
+        }
+    }
+
+    /// Deletes the files of recorded outcomes that no longer need them. A failure leaves them
+    /// in place (`postcall prune` deletes them with their events), never an event without its file.
+    private func deleteFiles(of records: [AttemptRecord]) {
+        guard !records.isEmpty else { return }
+        let janitor = FileJanitor(access: fileAccess, outboxID: outboxID) { [unowned self] name in
+            try? compiledTemplate(for: name).get()
+        }
+        for record in records {
+            do {
+                try janitor.delete(record.filesToDelete, ofCall: record.entry.callID, leaving: [record.entry.id], store: store)
+            } catch {
+                logger.warning(
+                    "could not check whether other events need a file; it stays",
+                    metadata: ["event": "\(record.entry.id)", "error": "\(error)"])
+            }
         }
     }
 

@@ -21,6 +21,8 @@ public struct WorkerConfiguration: Sendable {
     /// Serve Prometheus metrics on this port (0 picks a free one); `nil` serves none.
     public var metricsPort: Int?
     public var metricsHost: String = "127.0.0.1"
+    /// The folders uploads may be read from (and deleted in); empty: `recordings` beside the database.
+    public var fileDirectories: [String] = []
 
     public init(
         workerID: String, concurrency: Int = 64, webserviceConcurrency: Int? = nil, leaseGrace: Milliseconds = 30_000,

@@ -9,20 +9,55 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
     public var headers: [[String]]
     /// The first 4 KiB of the body, as text (invalid UTF-8 replaced).
     public var body: String
-    /// The whole body's size in bytes.
+    /// The whole body's size in bytes (for a multipart body, its text parts and files).
     public var bodyBytes: Int
+    /// The files a request uploaded: never their bytes.
+    public var files: [FileSummary]?
+
+    /// One uploaded file, as the history keeps it.
+    public struct FileSummary: Codable, Sendable, Equatable {
+        /// The multipart field; `nil` for a file sent as the whole body.
+        public var field: String?
+        /// The base name.
+        public var name: String
+        public var size: Int64
+        public var contentType: String
+
+        enum CodingKeys: String, CodingKey {
+            case field, name, size
+            case contentType = "content_type"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case method, url, status, headers, body
+        case method, url, status, headers, body, files
         case bodyBytes = "body_bytes"
     }
 
-    /// The JSON kept in `attempts.request` for `request`.
-    static func requestJSON(_ request: HTTPRequest) -> String {
-        let body = request.body ?? []
-        return json(
-            method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
-            body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: body.count)
+    /// The JSON kept in `attempts.request` for `request`, whose uploads are `files`.
+    static func requestJSON(_ request: HTTPRequest, files: [UploadFile] = []) -> String {
+        switch request.upload {
+        case nil:
+            let body = request.body ?? []
+            return json(
+                method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
+                body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: body.count)
+        case .multipart(let fields, let parts):
+            // The text parts one per line, as `name: value`; the files by name and size only.
+            let text = fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+            let summaries = zip(parts, files).map { part, file in
+                FileSummary(field: part.name, name: file.name, size: file.size, contentType: file.contentType)
+            }
+            return json(
+                method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
+                body: String(decoding: Array(text.utf8.prefix(HTTPTransfer.keptBodyBytes)), as: UTF8.self), bodyBytes: text.utf8.count + Int(files.reduce(0) { $0 + $1.size }),
+                files: summaries)
+        case .rawBody:
+            let summaries = files.map { FileSummary(field: nil, name: $0.name, size: $0.size, contentType: $0.contentType) }
+            return json(
+                method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers, body: "",
+                bodyBytes: Int(files.first?.size ?? 0), files: summaries)
+        }
     }
 
     /// The JSON kept in `attempts.response`.
@@ -33,13 +68,29 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
     /// Written by hand, keys in the order JSONEncoder would sort them: this runs for every
     /// attempt, and JSONEncoder cost more than the HTTP exchange itself.
     private static func json(
-        method: String?, url: String?, status: Int?, headers: [Webservice.Field], body: String, bodyBytes: Int
+        method: String?, url: String?, status: Int?, headers: [Webservice.Field], body: String, bodyBytes: Int,
+        files: [FileSummary]? = nil
     ) -> String {
         var writer = JSONWriter(capacity: 128 + body.utf8.count + (url?.utf8.count ?? 0) + 48 * headers.count)
         writer.raw("{\"body\":")
         writer.string(body)
         writer.raw(",\"body_bytes\":")
         writer.number(bodyBytes)
+        if let files {
+            writer.raw(",\"files\":[")
+            for (index, file) in files.enumerated() {
+                writer.raw(index == 0 ? "{\"content_type\":" : ",{\"content_type\":")
+                writer.string(file.contentType)
+                writer.raw(",\"field\":")
+                if let field = file.field { writer.string(field) } else { writer.raw("null") }
+                writer.raw(",\"name\":")
+                writer.string(file.name)
+                writer.raw(",\"size\":")
+                writer.number(Int(file.size))
+                writer.raw("}")
+            }
+            writer.raw("]")
+        }
         writer.raw(",\"headers\":[")
         for (index, header) in headers.enumerated() {
             writer.raw(index == 0 ? "[" : ",[")

@@ -86,22 +86,26 @@ extension OutboxStore {
 
     /// Deletes delivered events created before `cutoff`, with their attempts, in batches of
     /// ``maintenanceBatch`` rows per transaction. Dead and waiting events are never pruned.
-    /// Returns the number of events deleted.
-    public func pruneDelivered(before cutoff: Milliseconds, pauseMicroseconds: UInt32 = 10_000) throws -> Int {
+    /// `pruned` gets each batch once it is committed (to delete its files). Returns the number of
+    /// events deleted.
+    public func pruneDelivered(
+        before cutoff: Milliseconds, pauseMicroseconds: UInt32 = 10_000, pruned: ([StoredEvent]) throws -> Void = { _ in }
+    ) throws -> Int {
         var deleted = 0
         while true {
-            let count = try database.writeTransaction {
-                let ids = try database.query(
-                    "SELECT id FROM outbox WHERE state = 'delivered' AND created_at < ? ORDER BY created_at LIMIT ?",
-                    [.integer(cutoff), .integer(Int64(Self.maintenanceBatch))]
-                ) { $0.int64(0) }
-                guard !ids.isEmpty else { return 0 }
-                let list: SQLValue = .text("[" + ids.map(String.init).joined(separator: ",") + "]")
+            let batch = try database.writeTransaction {
+                let events = try database.query(
+                    "SELECT \(Self.storedEventColumns) FROM outbox WHERE state = 'delivered' AND created_at < ? ORDER BY created_at LIMIT ?",
+                    [.integer(cutoff), .integer(Int64(Self.maintenanceBatch))], row: Self.storedEvent)
+                guard !events.isEmpty else { return events }
+                let list: SQLValue = .text(Self.jsonArray(events.map(\.id)))
                 try database.run("DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(?))", [list])
-                return try database.run("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", [list])
+                try database.run("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", [list])
+                return events
             }
-            deleted += count
-            if count < Self.maintenanceBatch { return deleted }
+            try pruned(batch)
+            deleted += batch.count
+            if batch.count < Self.maintenanceBatch { return deleted }
             usleep(pauseMicroseconds)
         }
     }

@@ -54,10 +54,15 @@ public struct OutboxStats: Codable, Sendable {
     public var windows: [Window]
     public var oldestPendingAgeSeconds: Double?
     public var leases: [Lease]
+    /// Uploaded files that events still to be delivered (or retried) wait with, and their bytes.
+    public var filesWaiting: Int = 0
+    public var filesWaitingBytes: Int64 = 0
 
     enum CodingKeys: String, CodingKey {
         case states, webservices, windows, leases
         case outboxID = "outbox_id"
+        case filesWaiting = "files_waiting"
+        case filesWaitingBytes = "files_waiting_bytes"
         case oldestPendingAgeSeconds = "oldest_pending_age_seconds"
     }
 }

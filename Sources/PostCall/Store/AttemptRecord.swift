@@ -32,6 +32,8 @@ public struct AttemptRecord: Sendable {
     public var refundsAttempt: Bool = false
     /// The error's class alone, for logs: never call data.
     public var errorClass: String?
+    /// Real paths of uploaded files to delete once this outcome is recorded (see ``FileRules``).
+    public var filesToDelete: [String] = []
 
     public init(
         entry: ClaimedEntry, worker: String, startedAt: Milliseconds, durationMilliseconds: Int64, outcome: Outcome,

@@ -14,7 +14,7 @@ public final class OutboxStore {
     /// This outbox's random identifier, made when its database was created: the first half of
     /// every Idempotency-Key.
     public func outboxID() throws -> String {
-        guard let id = try database.query("SELECT outbox_id FROM outbox_meta") { $0.text(0) }.first else {
+        guard let id = try database.query("SELECT outbox_id FROM outbox_meta", row: { $0.text(0) }).first else {
             throw PostCallError(.database, "database \(database.path) has no outbox id; run `postcall migrate`")
         }
         return id

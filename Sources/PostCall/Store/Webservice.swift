@@ -29,8 +29,14 @@ public struct Webservice: Sendable, Equatable {
     public var url: String
     public var headers: [Field]
     public var parameters: [Field]
-    /// The POST_RAW body template.
+    /// The raw body template (POST_RAW, or PUT with a body).
     public var body: String?
+    /// File parts of a `multipart/form-data` body (POST, PUT): field names and path templates.
+    public var files: [Field]
+    /// A path template whose file is the raw body (POST_RAW, PUT).
+    public var bodyFile: String?
+    /// Keep an event's files once it is delivered; by default they are deleted then.
+    public var keepFiles: Bool
     /// Connect plus transfer time allowed for one attempt.
     public var timeoutMilliseconds: Int64
     /// Privacy mode: no call data is kept once an event is delivered or dead.
@@ -44,13 +50,19 @@ public struct Webservice: Sendable, Equatable {
     /// Follow up to three redirects, keeping method and body, instead of failing the attempt.
     public var followRedirects: Bool
 
+    /// Whether its requests upload files from disk.
+    public var sendsFiles: Bool { !files.isEmpty || bodyFile != nil }
+
     public init(
         name: String, kind: Kind = .rest, method: Method = .post, url: String = "", headers: [Field] = [],
         parameters: [Field] = [], body: String? = nil, timeoutMilliseconds: Int64 = 10_000, isPrivate: Bool = false,
         maxAttempts: Int = 12, maxAgeMilliseconds: Int64 = 86_400_000, soap: SOAPBinding? = nil,
-        followRedirects: Bool = false
+        followRedirects: Bool = false, files: [Field] = [], bodyFile: String? = nil, keepFiles: Bool = false
     ) {
         self.followRedirects = followRedirects
+        self.files = files
+        self.bodyFile = bodyFile
+        self.keepFiles = keepFiles
         self.soap = soap
         self.name = name
         self.kind = kind

@@ -6,6 +6,11 @@ public struct RESTRequestTemplate: Sendable {
     private let parameters: [(name: Template, value: Template)]
     private let body: Template?
     private let bodyEncoding: TemplateEncoding
+    /// File parts: field names and path templates.
+    private let files: [(field: String, path: Template)]
+    private let bodyFile: Template?
+    /// The configured Content-Type, if any.
+    private let contentType: String?
 
     static let defaultRawContentType = "text/plain; charset=utf-8"
 
@@ -33,17 +38,41 @@ public struct RESTRequestTemplate: Sendable {
             return (field.name, try Template(field.value))
         }
         parameters = try webservice.parameters.map { (try Template($0.name), try Template($0.value)) }
-        if let bodyText = webservice.body {
-            guard webservice.method == .postRaw else {
-                throw PostCallError(
-                    .invalidInput, "webservice \(webservice.name): a body is sent only with --method POST_RAW")
-            }
-            body = try Template(bodyText)
-        } else {
-            body = nil
-        }
-        let contentType = webservice.headers.first { $0.name.lowercased() == "content-type" }?.value
+        try Self.checkBodies(of: webservice)
+        body = try webservice.body.map(Template.init)
+        files = try webservice.files.map { ($0.name, try Template($0.value)) }
+        bodyFile = try webservice.bodyFile.map(Template.init)
+        contentType = webservice.headers.first { $0.name.lowercased() == "content-type" }?.value
         bodyEncoding = TemplateEncoding.forContentType(contentType ?? Self.defaultRawContentType)
+    }
+
+    /// Which body goes with which request type, as Fuse's REST module has them: a raw body
+    /// (`--body` or `--body-file`) with POST_RAW and PUT, file parts with POST and PUT.
+    private static func checkBodies(of webservice: Webservice) throws {
+        let name = webservice.name
+        if webservice.body != nil, webservice.method != .postRaw && webservice.method != .put {
+            throw PostCallError(.invalidInput, "webservice \(name): --body is sent only with --method POST_RAW or PUT")
+        }
+        if webservice.bodyFile != nil, webservice.method != .postRaw && webservice.method != .put {
+            throw PostCallError(.invalidInput, "webservice \(name): --body-file is sent only with --method POST_RAW or PUT")
+        }
+        if !webservice.files.isEmpty, webservice.method != .post && webservice.method != .put {
+            throw PostCallError(.invalidInput, "webservice \(name): --file parts are sent only with --method POST or PUT")
+        }
+        let bodies = [webservice.body != nil, webservice.bodyFile != nil, !webservice.files.isEmpty].filter { $0 }.count
+        guard bodies <= 1 else {
+            throw PostCallError(.invalidInput, "webservice \(name): give one of --body, --body-file and --file, not several")
+        }
+        if !webservice.files.isEmpty, webservice.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+            throw PostCallError(
+                .invalidInput,
+                "webservice \(name): a multipart body sets its own Content-Type (with its boundary); remove the Content-Type header")
+        }
+        for file in webservice.files {
+            guard !file.name.isEmpty, !file.name.contains(where: { $0 == "\"" || $0.isNewline }) else {
+                throw PostCallError(.invalidInput, "webservice \(name): --file field name \(file.name.debugDescription) is not usable")
+            }
+        }
     }
 
     /// Renders the request for one event.
@@ -60,25 +89,66 @@ public struct RESTRequestTemplate: Sendable {
         var renderedHeaders = try Self.renderHeaders(headers, values, eventID: eventID)
 
         var requestBody: [UInt8]?
-        switch method {
-        case .get, .delete:
+        var upload: HTTPRequest.Upload?
+        switch bodyKind {
+        case .none:
             if !form.isEmpty { target = Self.appendQuery(form, to: target) }
-        case .post, .put:
+        case .multipart:
+            // Text parts carry the values as they are: multipart needs no encoding.
+            let fields = parameters.map { name, value in
+                Webservice.Field(name: name.render(values) { $0 }, value: value.render(values) { $0 })
+            }
+            upload = .multipart(fields: fields, files: files.map { Webservice.Field(name: $0.field, value: $0.path.render(values) { $0 }) })
+        case .form:
             requestBody = Array(form.utf8)
-            if !renderedHeaders.contains(where: { $0.name.lowercased() == "content-type" }) {
+            if contentType == nil {
                 renderedHeaders.append(Webservice.Field(name: "Content-Type", value: "application/x-www-form-urlencoded"))
             }
-        case .postRaw:
+        case .raw:
             if !form.isEmpty { target = Self.appendQuery(form, to: target) }
-            requestBody = Array((body?.render(values, encode: bodyEncoding.encode) ?? "").utf8)
-            if !renderedHeaders.contains(where: { $0.name.lowercased() == "content-type" }) {
-                renderedHeaders.append(Webservice.Field(name: "Content-Type", value: Self.defaultRawContentType))
+            if let bodyFile {
+                let path = bodyFile.render(values) { $0 }
+                upload = .rawBody(path: path)
+                if contentType == nil {
+                    renderedHeaders.append(Webservice.Field(name: "Content-Type", value: FileContentType.forPath(path)))
+                }
+            } else {
+                requestBody = Array((body?.render(values, encode: bodyEncoding.encode) ?? "").utf8)
+                if contentType == nil {
+                    renderedHeaders.append(Webservice.Field(name: "Content-Type", value: Self.defaultRawContentType))
+                }
             }
         }
         // Ours is the one a receiver can rely on: the same event id on every retry.
         renderedHeaders.removeAll { $0.name.lowercased() == "idempotency-key" }
         renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: values.eventKey))
-        return HTTPRequest(method: method.httpMethod, url: target, headers: renderedHeaders, body: requestBody)
+        return HTTPRequest(method: method.httpMethod, url: target, headers: renderedHeaders, body: requestBody, upload: upload)
+    }
+
+    /// The paths of the files an event's request uploads, as rendered (not yet checked).
+    public func filePaths(_ values: TemplateValues) -> [String] {
+        files.map { $0.path.render(values) { $0 } } + (bodyFile.map { [$0.render(values) { $0 }] } ?? [])
+    }
+
+    private enum BodyKind {
+        /// Parameters go to the query string (GET, DELETE).
+        case none
+        /// Parameters as `application/x-www-form-urlencoded` (POST, PUT without a body).
+        case form
+        /// Parameters as text parts and the files as file parts (POST, PUT with `--file`).
+        case multipart
+        /// The body template or a file as is; parameters go to the query string (POST_RAW, PUT
+        /// with `--body` or `--body-file`).
+        case raw
+    }
+
+    private var bodyKind: BodyKind {
+        switch method {
+        case .get, .delete: .none
+        case .post: files.isEmpty ? .form : .multipart
+        case .put: !files.isEmpty ? .multipart : body != nil || bodyFile != nil ? .raw : .form
+        case .postRaw: .raw
+        }
     }
 
     /// Appends `query` before any fragment, after an existing query string if there is one.

@@ -72,6 +72,12 @@ public enum RequestTemplate: Sendable {
         }
     }
 
+    /// The paths of the files an event's request uploads (a SOAP request uploads none).
+    public func filePaths(_ values: TemplateValues) -> [String] {
+        if case .rest(let template) = self { return template.filePaths(values) }
+        return []
+    }
+
     public func render(_ values: TemplateValues, eventID: Int64) throws -> HTTPRequest {
         switch self {
         case .rest(let template): try template.render(values, eventID: eventID)

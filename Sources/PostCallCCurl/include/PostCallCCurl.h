@@ -15,6 +15,9 @@ typedef size_t (*postcall_data_callback)(char *data, size_t size, size_t count, 
 CURLcode postcall_easy_setopt_write_callback(CURL *handle, postcall_data_callback callback, void *userdata);
 CURLcode postcall_easy_setopt_header_callback(CURL *handle, postcall_data_callback callback, void *userdata);
 
+/* A request body read through a callback (a file uploaded from disk), rewindable by a seek callback. */
+CURLcode postcall_easy_setopt_read_callback(CURL *handle, curl_read_callback read, curl_seek_callback seek, void *userdata);
+
 CURLcode postcall_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode postcall_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
 CURLcode postcall_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);

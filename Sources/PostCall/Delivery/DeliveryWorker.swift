@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import PostCallCCurl
 import Synchronization
@@ -110,7 +111,13 @@ public final class DeliveryWorker {
             metadata: [
                 "worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)",
                 "db": "\(store.database.path)", "wakeup": "\(notifier == nil ? "poll" : "inotify")",
+                "files_dirs": "\(fileAccess.directories.joined(separator: ":"))",
             ])
+        for directory in fileAccess.directories where access(directory, R_OK | X_OK) != 0 {
+            logger.warning(
+                "a folder files are read from is missing or unreadable; uploads from it fail until it is there",
+                metadata: ["files_dir": "\(directory)"])
+        }
         if let metricsEndpoint {
             metricsEndpoint.start(metrics)
             logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsEndpoint.port)/metrics"])

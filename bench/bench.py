@@ -17,6 +17,8 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
 - mixed: 10 webservices, one of them slow (1 s per request); p99 latency of the healthy nine
   with and without the slow one.
 - rss: 1,000 transfers in flight at once (the receiver holds each for 2 s); peak worker RSS.
+- upload: 50 MiB recordings uploaded as multipart file parts, 1, 16 and 64 at once, to a sink
+  that reads and discards the bodies; MiB/s and the worker's peak RSS against its idle RSS.
 """
 import argparse
 import os
@@ -276,7 +278,77 @@ def rss(args, receiver, work):
     print(f"  worker peak RSS         {peak[0]:.1f} MiB")
 
 
-SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss}
+# A receiver that reads each request's body in chunks and throws it away, so that memory and CPU
+# on its side stay flat whatever the upload's size (the recorder keeps bodies).
+SINK = r"""
+import asyncio, sys
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            while length > 0:
+                chunk = await reader.read(min(length, 1 << 20))
+                if not chunk:
+                    return
+                length -= len(chunk)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+def upload(args, receiver, work):
+    sink = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{int(sink.stdout.readline())}/upload"
+    recordings = os.path.join(work, "recordings")
+    os.makedirs(recordings, exist_ok=True)
+    size = 50 << 20
+    path = os.path.join(recordings, "message.wav")
+    with open(path, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    print("upload: 50 MiB recordings as multipart file parts (one file, kept; the page cache holds it)")
+    print("  at once   recordings   MiB/s   worker RSS idle -> peak")
+    try:
+        for concurrency in (1, 16, 64):
+            outbox = Outbox(args, work, f"upload-{concurrency}.db")
+            subprocess.run([args.postcall, "webservice", "set", "voicemail", "--method", "POST", "--url", url,
+                            "--param", "call={{call_id}}", "--file", "recording=" + path, "--keep-files", "--timeout", "300"],
+                           check=True, env=outbox.env, stdout=subprocess.DEVNULL)
+            events = max(4, 2 * concurrency)
+            workers = outbox.workers(1, concurrency, ["--webservice-concurrency", str(concurrency)])
+            time.sleep(1)
+            idle = proc_stat(workers[0].pid)[1]
+            peak = [idle]
+            started = time.monotonic()
+            outbox.backlog("voicemail", events)
+            wait_until(lambda: outbox.remaining() == 0,
+                       lambda: peak.__setitem__(0, max(peak[0], proc_stat(workers[0].pid)[1])))
+            elapsed = time.monotonic() - started
+            peak[0] = max(peak[0], proc_stat(workers[0].pid)[1])
+            stop(workers)
+            delivered = outbox.ivr.execute("SELECT count(*) FROM outbox WHERE state = 'delivered'").fetchone()[0]
+            if delivered != events:
+                raise SystemExit(f"upload: only {delivered} of {events} recordings were delivered")
+            print(f"  {concurrency:>7}   {events:>10}   {events * 50 / elapsed:>5,.0f}   {idle:.1f} -> {peak[0]:.1f} MiB")
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
+SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss, "upload": upload}
 
 
 def main():

@@ -282,7 +282,14 @@ public final class DeliveryWorker {
             storeUnavailable(PostCallError(.database, reason), while: "loading webservice \(entry.webservice)")
         case .finish(let decision, let isPrivate):
             let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
-            unrecorded.append(record(entry, decision, isPrivate: isPrivate, timing: timing))
+            var finished = record(entry, decision, isPrivate: isPrivate, timing: timing)
+            // Given up without sending (crash strikes): a private webservice's files go all the same.
+            if case .success(let (webservice, _)) = compiled, webservice.sendsFiles,
+                FileRules.deletesFiles(after: decision.outcome, webservice: webservice)
+            {
+                finished.filesToDelete = fileJanitor.files(of: StoredEvent(entry, state: .inFlight))
+            }
+            unrecorded.append(finished)
         case .send(let request):
             guard case .success(let (webservice, _)) = compiled else { return }
             let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
@@ -293,7 +300,9 @@ public final class DeliveryWorker {
                 case .failure(let refusal):
                     let decision = decider.decide(
                         FileRules.failure(for: refusal), entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
-                    unrecorded.append(record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request))
+                    unrecorded.append(
+                        record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request, files: files,
+                               webservice: webservice))
                     return
                 }
             }
@@ -461,13 +470,16 @@ public final class DeliveryWorker {
         }
     }
 
+    /// Finds and deletes files with this worker's templates.
+    private var fileJanitor: FileJanitor {
+        FileJanitor(access: fileAccess, outboxID: outboxID) { [unowned self] name in try? compiledTemplate(for: name).get() }
+    }
+
     /// Deletes the files of recorded outcomes that no longer need them. A failure leaves them
     /// in place (`postcall prune` deletes them with their events), never an event without its file.
     private func deleteFiles(of records: [AttemptRecord]) {
         guard !records.isEmpty else { return }
-        let janitor = FileJanitor(access: fileAccess, outboxID: outboxID) { [unowned self] name in
-            try? compiledTemplate(for: name).get()
-        }
+        let janitor = fileJanitor
         for record in records {
             do {
                 try janitor.delete(record.filesToDelete, ofCall: record.entry.callID, leaving: [record.entry.id], store: store)

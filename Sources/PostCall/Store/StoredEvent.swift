@@ -17,6 +17,15 @@ public struct StoredEvent: Sendable, Equatable {
     }
 }
 
+extension StoredEvent {
+    /// A claimed entry as stored, in `state`.
+    init(_ entry: ClaimedEntry, state: EventState) {
+        self.init(
+            id: entry.id, webservice: entry.webservice, callID: entry.callID, reason: entry.reason,
+            variablesJSON: entry.variablesJSON, createdAt: entry.createdAt, attempts: entry.attempt, state: state)
+    }
+}
+
 extension OutboxStore {
     static let storedEventColumns = "id, webservice, call_id, reason, variables, created_at, attempts, state"
 

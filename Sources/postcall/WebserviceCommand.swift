@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import Glibc
 import PostCall
 
 struct WebserviceCommand: ParsableCommand {
@@ -41,7 +42,12 @@ struct WebserviceCommand: ParsableCommand {
         var maxAge: String?
         @Flag(name: .customLong("clear-headers"), help: "Remove every header.") var clearHeaders = false
         @Flag(name: .customLong("clear-params"), help: "Remove every parameter.") var clearParameters = false
-        @Option(help: "SOAP: the WSDL URL.") var wsdl: String?
+        @Option(help: "SOAP: the WSDL's URL or file (a file is stored by its absolute path).") var wsdl: String?
+        @Option(
+            name: .customLong("header-param"),
+            help: "SOAP: path=value template for an element of the SOAP header, e.g. SessionHeader.sessionId={{token}} (repeatable; replaces all).")
+        var headerParameters: [String] = []
+        @Flag(name: .customLong("clear-header-params"), help: "SOAP: remove every header parameter.") var clearHeaderParameters = false
         @Option(help: "SOAP: the operation.") var operation: String?
         @Option(name: .customLong("soap-version"), help: "SOAP: 1.1 or 1.2.") var soapVersion: SOAPVersion?
         @Flag(
@@ -69,7 +75,9 @@ struct WebserviceCommand: ParsableCommand {
             if let url { webservice.url = url }
             if wsdl != nil || operation != nil || soapVersion != nil { webservice.kind = .soap }
             if webservice.kind == .soap {
-                guard let location = wsdl ?? webservice.soap?.wsdl, let operationName = operation ?? webservice.soap?.operation.name else {
+                guard let location = try wsdl.map(Self.absoluteLocation) ?? webservice.soap?.wsdl,
+                    let operationName = operation ?? webservice.soap?.operation.name
+                else {
                     throw PostCallError(.invalidInput, "a SOAP webservice needs --wsdl URL and --operation NAME (`postcall wsdl URL` lists them)")
                 }
                 let (binding, endpoint) = try SOAPBinding.resolve(
@@ -82,6 +90,13 @@ struct WebserviceCommand: ParsableCommand {
             }
             if existing == nil && url == nil && webservice.kind == .rest {
                 throw PostCallError(.invalidInput, "a new REST webservice needs --url")
+            }
+            if clearHeaderParameters { webservice.soapHeaderParameters = [] }
+            if !headerParameters.isEmpty {
+                webservice.soapHeaderParameters = try headerParameters.map {
+                    let (name, value) = try splitAssignment($0, option: "--header-param")
+                    return Webservice.Field(name: name, value: value)
+                }
             }
             if clearHeaders { webservice.headers = [] }
             if !headers.isEmpty { webservice.headers = try headers.map(Self.parseHeader) }
@@ -121,6 +136,19 @@ struct WebserviceCommand: ParsableCommand {
             print("\(existing == nil ? "created" : "updated") webservice \(name)")
         }
 
+        /// A URL as given; a file path made absolute, so a later `set` or `refresh` from another
+        /// folder still finds it.
+        static func absoluteLocation(_ location: String) throws -> String {
+            let lowered = location.lowercased()
+            guard !lowered.hasPrefix("http://"), !lowered.hasPrefix("https://") else { return location }
+            let path = lowered.hasPrefix("file://") ? String(location.dropFirst(7)) : location
+            guard let resolved = realpath(path, nil) else {
+                throw PostCallError(.invalidInput, "cannot read WSDL \(location): no such file")
+            }
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+
         static func parseHeader(_ text: String) throws -> Webservice.Field {
             guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
                 throw PostCallError(.invalidInput, "--header \(text.debugDescription) must look like 'Name: value'")
@@ -149,7 +177,7 @@ struct WebserviceCommand: ParsableCommand {
             if old.operation.bindings.contains(where: { $0.endpoint == webservice.url }) { webservice.url = endpoint }
             webservice.soap = binding
             try store.setWebservice(webservice)
-            print("refreshed webservice \(name) from \(old.wsdl): \(binding.operation.parameters.count) parameters, endpoint \(webservice.url)")
+            print("refreshed webservice \(name) from \(old.wsdl), operation \(binding.operation.name), endpoint \(webservice.url)")
         }
     }
 
@@ -186,6 +214,9 @@ struct WebserviceCommand: ParsableCommand {
             }
             for parameter in webservice.parameters {
                 print("param:         \(parameter.name)=\(SecretMasking.maskParameter(name: parameter.name, value: parameter.value))")
+            }
+            for parameter in webservice.soapHeaderParameters {
+                print("header param:  \(parameter.name)=\(SecretMasking.maskParameter(name: parameter.name, value: parameter.value))")
             }
             if let body = webservice.body { print("body:          \(body)") }
             for file in webservice.files { print("file:          \(file.name)=\(file.value)") }

@@ -14,12 +14,13 @@ final class WSDLTests: XCTestCase {
         XCTAssertEqual(description.operations.map(\.name), ["SaveSurvey"], "the HTTP GET binding is not SOAP")
         let operation = try XCTUnwrap(description.operation(named: "SaveSurvey"))
         XCTAssertEqual(operation.style, .document)
-        XCTAssertEqual(operation.wrapper, "SaveSurvey")
-        XCTAssertEqual(operation.namespace, "http://crm.example.com/survey")
-        XCTAssertTrue(operation.qualifiedParameters)
-        XCTAssertEqual(operation.parameters.map(\.name), ["CallId", "Score", "Comment"])
-        XCTAssertEqual(operation.parameters.map(\.required), [false, true, false])
-        XCTAssertEqual(operation.parameters.map(\.type), ["s:string", "s:int", "s:string"])
+        XCTAssertTrue(operation.wrapped)
+        XCTAssertEqual(operation.body.map(\.name), ["SaveSurvey"])
+        XCTAssertEqual(operation.body.first?.namespace, "http://crm.example.com/survey")
+        XCTAssertEqual(operation.parameterRoots.map(\.name), ["CallId", "Score", "Comment"])
+        XCTAssertEqual(operation.parameterRoots.map(\.namespace), Array(repeating: "http://crm.example.com/survey", count: 3), "elementFormDefault=qualified")
+        XCTAssertEqual(operation.parameterRoots.map(\.minOccurs), [0, 1, 0])
+        XCTAssertEqual(operation.parameterRoots.map(\.type), ["s:string", "s:int", "s:string"])
         XCTAssertEqual(operation.versions, [.soap11, .soap12])
         XCTAssertEqual(Set(operation.bindings.map(\.soapAction)), ["http://crm.example.com/survey/SaveSurvey"])
         XCTAssertEqual(Set(operation.bindings.map(\.endpoint)), ["https://crm.example.com/SurveyService.asmx"])
@@ -28,18 +29,18 @@ final class WSDLTests: XCTestCase {
     func testRPCStyle() throws {
         let operation = try XCTUnwrap(try describe("rpc-literal.wsdl").operation(named: "notify"))
         XCTAssertEqual(operation.style, .rpc)
-        XCTAssertEqual(operation.wrapper, "notify")
-        XCTAssertEqual(operation.namespace, "urn:voicemail", "rpc bodies use soap:body's namespace")
-        XCTAssertFalse(operation.qualifiedParameters)
-        XCTAssertEqual(operation.parameters.map(\.name), ["mailbox", "callerId", "durationSeconds"])
+        XCTAssertEqual(operation.body.map(\.name), ["notify"])
+        XCTAssertEqual(operation.body.first?.namespace, "urn:voicemail", "rpc bodies use soap:body's namespace")
+        XCTAssertEqual(operation.parameterRoots.map(\.namespace), [nil, nil, nil], "rpc parts are unqualified")
+        XCTAssertEqual(operation.parameterRoots.map(\.name), ["mailbox", "callerId", "durationSeconds"])
         XCTAssertEqual(operation.bindings, [WSDLBinding(version: .soap11, soapAction: "urn:voicemail#notify", endpoint: "http://pbx.example.net/voicemail/soap")])
     }
 
     func testDocumentLiteralBareWithAnImportedSchema() throws {
         let operation = try XCTUnwrap(try describe("imported-bare.wsdl").operation(named: "RecordCall"))
-        XCTAssertNil(operation.wrapper)
-        XCTAssertEqual(operation.namespace, "http://ivr.example.org/data")
-        XCTAssertEqual(operation.parameters.map(\.name), ["CallReference"])
+        XCTAssertFalse(operation.wrapped)
+        XCTAssertEqual(operation.body.first?.namespace, "http://ivr.example.org/data")
+        XCTAssertEqual(operation.parameterRoots.map(\.name), ["CallReference"])
         XCTAssertEqual(operation.versions, [.soap12])
     }
 
@@ -87,15 +88,16 @@ final class WSDLTests: XCTestCase {
         let wrapped = try XCTUnwrap(try describe("dotnet-wrapped.wsdl").operation(named: "SaveSurvey"))
         let rpc = try XCTUnwrap(try describe("rpc-literal.wsdl").operation(named: "notify"))
         for (operation, version, parameter) in [(wrapped, SOAPVersion.soap11, "Comment"), (rpc, SOAPVersion.soap12, "mailbox")] {
-            let bytes = try SOAPEnvelope.build(version: version, operation: operation, parameters: [(parameter, tricky)])
+            let bytes = try SOAPEnvelope.build(
+                version: version, operation: operation, body: [(try SOAPParameterPath(parsing: parameter), tricky)])
             let document = try XMLDocument(bytes, source: "envelope")
             let root = try XCTUnwrap(document.root)
             XCTAssertEqual(root.namespace, version == .soap12 ? SOAPEnvelope.soap12Namespace : SOAPEnvelope.soap11Namespace)
             let call = try XCTUnwrap(root.child("Body")?.children().first)
-            XCTAssertEqual(call.name, operation.wrapper)
-            XCTAssertEqual(call.namespace, operation.namespace)
+            XCTAssertEqual(call.name, operation.body.first?.name)
+            XCTAssertEqual(call.namespace, operation.body.first?.namespace)
             let value = try XCTUnwrap(call.child(parameter))
-            XCTAssertEqual(value.namespace, operation.qualifiedParameters ? operation.namespace : nil)
+            XCTAssertEqual(value.namespace, operation.parameterRoots.first { $0.name == parameter }?.namespace)
             XCTAssertEqual(value.text, "<&\"'ü€>\r\n]]>\u{FFFD}", "the value comes back intact; a control character XML cannot carry is replaced")
         }
     }
@@ -203,7 +205,7 @@ final class SOAPDeliveryTests: EndToEndTestCase {
         let stored = try XCTUnwrap(try store.webservice(named: "ok"))
         XCTAssertEqual(stored.url, "http://127.0.0.1:\(soap.port)/soap12", "the endpoint comes from the WSDL")
         XCTAssertEqual(stored.soap?.soapAction, "SubmitSurvey")
-        XCTAssertEqual(stored.soap?.operation.parameters.map(\.name), ["callId", "answer", "score"])
+        XCTAssertEqual(stored.soap?.operation.parameterRoots.map(\.name), ["callId", "answer", "score"])
 
         let refreshed = try run(["webservice", "refresh", "ok"])
         XCTAssertEqual(refreshed.status, 0, refreshed.stderr)

@@ -35,8 +35,10 @@ public enum WSDLFetcher {
         let bytes = try fetch(location)
         let remote = isRemote(location)
         let parser = WSDLParser(fetch: { imported in
-            guard !remote || isRemote(imported) else { return nil }
-            return try? fetch(imported)
+            guard !remote || isRemote(imported) else {
+                throw PostCallError(.invalidInput, "\(imported): a WSDL fetched over http(s) imports only over http(s)")
+            }
+            return try fetch(imported)
         })
         return try parser.parse(bytes, source: location)
     }

@@ -39,6 +39,26 @@ final class XMLDocument {
 
     deinit { xmlFreeDoc(document) }
 
+    /// Parses elements and text that are not a document by themselves (an `xs:any` template's
+    /// rendering), inside a wrapper of our own.
+    convenience init(fragment: String, source: String) throws {
+        try self.init(Array(("<postcall-fragment>" + fragment + "</postcall-fragment>").utf8), source: source)
+        guard root?.children().isEmpty == false else {
+            throw PostCallError(.invalidInput, "\(source) holds no element")
+        }
+    }
+
+    /// Copies the root's content (elements with their namespace declarations, and text) under
+    /// `parent`, a node of `target`.
+    func copyContent(into parent: xmlNodePtr, of target: xmlDocPtr) throws {
+        var child = xmlDocGetRootElement(document)?.pointee.children
+        while let current = child {
+            guard let copy = xmlDocCopyNode(current, target, 1) else { throw SOAPEnvelope.outOfMemory }
+            xmlAddChild(parent, copy)
+            child = current.pointee.next
+        }
+    }
+
     /// Whether `<!DOCTYPE` appears anywhere: a cheap scan that may refuse a document mentioning
     /// it in a comment, which is harmless.
     static func declaresDocumentType(_ bytes: [UInt8]) -> Bool {

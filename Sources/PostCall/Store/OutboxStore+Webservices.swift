@@ -20,8 +20,8 @@ extension OutboxStore {
             """
             INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts,
                                      max_age_ms, soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json,
-                                     follow_redirects, files, body_file, keep_files)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     follow_redirects, files, body_file, keep_files, soap_header_params)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
@@ -30,7 +30,7 @@ extension OutboxStore {
                 soap_operation = excluded.soap_operation, soap_version = excluded.soap_version,
                 soap_action = excluded.soap_action, soap_operation_json = excluded.soap_operation_json,
                 follow_redirects = excluded.follow_redirects, files = excluded.files, body_file = excluded.body_file,
-                keep_files = excluded.keep_files,
+                keep_files = excluded.keep_files, soap_header_params = excluded.soap_header_params,
                 updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
             """,
             [
@@ -44,6 +44,7 @@ extension OutboxStore {
                 SQLValue(webservice.soap.flatMap { try? JSONEncoder().encode($0.operation) }.map { String(decoding: $0, as: UTF8.self) }),
                 .integer(webservice.followRedirects ? 1 : 0), .text(Self.encodeFields(webservice.files)),
                 SQLValue(webservice.bodyFile), .integer(webservice.keepFiles ? 1 : 0),
+                .text(Self.encodeFields(webservice.soapHeaderParameters)),
             ])
     }
 
@@ -100,7 +101,8 @@ extension OutboxStore {
     /// whenever what the worker would read does.
     private static let configurationColumns = """
         kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
-        soap_wsdl, soap_version, soap_action, soap_operation_json, follow_redirects, files, body_file, keep_files
+        soap_wsdl, soap_version, soap_action, soap_operation_json, follow_redirects, files, body_file, keep_files,
+        soap_header_params
         """
 
     private static let selectWebservice = "SELECT name, \(configurationColumns) FROM webservices"
@@ -111,13 +113,15 @@ extension OutboxStore {
         else {
             throw PostCallError(.invalidInput, "webservice \(name) has an unknown kind or method in the database")
         }
-        return Webservice(
+        var webservice = Webservice(
             name: name, kind: kind, method: method, url: row.text(3),
             headers: try decodeFields(row.text(4), of: name), parameters: try decodeFields(row.text(5), of: name),
             body: row.optionalText(6), timeoutMilliseconds: row.int64(7), isPrivate: row.int64(8) != 0,
             maxAttempts: Int(row.int64(9)), maxAgeMilliseconds: row.int64(10), soap: try decodeSOAP(row, of: name),
             followRedirects: row.int64(15) != 0, files: try decodeFields(row.text(16), of: name), bodyFile: row.optionalText(17),
             keepFiles: row.int64(18) != 0)
+        webservice.soapHeaderParameters = try decodeFields(row.text(19), of: name)
+        return webservice
     }
 
     private static func decodeSOAP(_ row: Statement, of webservice: String) throws -> SOAPBinding? {

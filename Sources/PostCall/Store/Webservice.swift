@@ -37,6 +37,8 @@ public struct Webservice: Sendable, Equatable {
     public var bodyFile: String?
     /// Keep an event's files once it is delivered; by default they are deleted then.
     public var keepFiles: Bool
+    /// SOAP header elements' values: paths and templates, as `parameters` are for the body.
+    public var soapHeaderParameters: [Field] = []
     /// Connect plus transfer time allowed for one attempt.
     public var timeoutMilliseconds: Int64
     /// Privacy mode: no call data is kept once an event is delivered or dead.

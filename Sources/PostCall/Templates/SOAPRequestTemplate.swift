@@ -1,14 +1,22 @@
-/// A SOAP webservice's templates, parsed once and rendered into an envelope for each event.
+/// A SOAP webservice's templates, checked against its operation's element tree once and
+/// rendered into an envelope for each event.
 public struct SOAPRequestTemplate: Sendable {
     private let endpoint: Template
     private let binding: SOAPBinding
     private let headers: [(name: String, value: Template)]
-    /// Configured parameters, in the WSDL's order.
-    private let parameters: [(name: String, value: Template)]
+    /// Body parameters: where each value goes, and its template.
+    private let parameters: [(path: SOAPParameterPath, value: Template)]
+    private let headerParameters: [(path: SOAPParameterPath, value: Template)]
 
     public init(_ webservice: Webservice) throws {
         guard let binding = webservice.soap else {
             throw PostCallError(.invalidInput, "webservice \(webservice.name) is SOAP but has no WSDL operation; set --wsdl and --operation")
+        }
+        let operation = binding.operation
+        if let unsupported = operation.unsupported {
+            throw PostCallError(
+                .invalidInput,
+                "webservice \(webservice.name): operation \(operation.name) uses what postcall cannot build exactly: \(unsupported)")
         }
         // The REST rules for the URL and headers apply as they are: reuse their checks.
         var asREST = webservice
@@ -16,26 +24,45 @@ public struct SOAPRequestTemplate: Sendable {
         asREST.method = .post
         asREST.parameters = []
         asREST.body = nil
+        asREST.files = []
+        asREST.bodyFile = nil
         _ = try RESTRequestTemplate(asREST)
         endpoint = try Template(webservice.url)
         headers = try webservice.headers.map { ($0.name, try Template($0.value)) }
 
-        let known = Dictionary(binding.operation.parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for field in webservice.parameters where known[field.name] == nil {
-            throw PostCallError(
-                .invalidInput,
-                "webservice \(webservice.name): operation \(binding.operation.name) has no parameter \(field.name); it takes \(binding.operation.parameters.map(\.name).joined(separator: ", "))")
+        func bound(_ fields: [Webservice.Field], shape: SOAPMessageShape, option: String) throws -> [(SOAPParameterPath, Template)] {
+            do {
+                let paths = try shape.check(fields.map(\.name), option: option)
+                return try zip(paths, fields).map { path, field in
+                    let template = try Template(field.value)
+                    if path.steps.last?.name == SchemaElement.anyName { try Self.checkXMLTemplate(template, path: path) }
+                    return (path, template)
+                }
+            } catch let error as PostCallError {
+                throw PostCallError(error.code, "webservice \(webservice.name): \(error.message)")
+            }
         }
-        let configured = Set(webservice.parameters.map(\.name))
-        if let missing = binding.operation.parameters.first(where: { $0.required && !configured.contains($0.name) }) {
-            throw PostCallError(
-                .invalidInput, "webservice \(webservice.name): operation \(binding.operation.name) requires parameter \(missing.name); add --param \(missing.name)=...")
-        }
-        let values = Dictionary(webservice.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
-        parameters = try binding.operation.parameters.compactMap { parameter in
-            try values[parameter.name].map { (parameter.name, try Template($0)) }
-        }
+        parameters = try bound(
+            webservice.parameters,
+            shape: SOAPMessageShape(
+                operationName: operation.name, roots: operation.parameterRoots, wrapper: operation.wrapped ? operation.body.first : nil),
+            option: "--param")
+        headerParameters = try bound(
+            webservice.soapHeaderParameters,
+            shape: SOAPMessageShape(operationName: operation.name, roots: webservice.soapHeaderParameters.isEmpty ? [] : operation.headers, wrapper: nil),
+            option: "--header-param")
         self.binding = binding
+    }
+
+    /// An `xs:any` template must render to well-formed XML whatever the variables hold: they are
+    /// XML-escaped, so rendering them empty shows the template's own structure.
+    private static func checkXMLTemplate(_ template: Template, path: SOAPParameterPath) throws {
+        let sample = TemplateValues(variables: [:], callID: "", reason: "", eventID: 0, outboxID: "", createdAt: 0, attempt: 1)
+        do {
+            try SOAPEnvelope.checkFragment(template.render(sample) { _ in "" }, source: "parameter \(path)")
+        } catch let error as PostCallError {
+            throw PostCallError(.invalidInput, "--param \(path) must be well-formed XML (its own namespaces declared): \(error.message)")
+        }
     }
 
     public func render(_ values: TemplateValues, eventID: Int64) throws -> HTTPRequest {
@@ -52,11 +79,22 @@ public struct SOAPRequestTemplate: Sendable {
         }
         renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: values.eventKey))
         let body = try SOAPEnvelope.build(
-            version: binding.version, operation: binding.operation,
-            parameters: parameters.map { ($0.name, $0.value.render(values) { $0 }) })
+            version: binding.version, operation: binding.operation, body: Self.rendered(parameters, values),
+            headers: Self.rendered(headerParameters, values))
         return HTTPRequest(
             method: "POST", url: endpoint.render(values, encode: TemplateEncoding.urlComponent.encode), headers: renderedHeaders,
             body: body)
+    }
+
+    /// Values as they go in: as they are (libxml2 escapes them), or XML-escaped inside an
+    /// `xs:any` template, whose own markup stays markup.
+    private static func rendered(_ parameters: [(path: SOAPParameterPath, value: Template)], _ values: TemplateValues)
+        -> [(SOAPParameterPath, String)]
+    {
+        parameters.map { path, template in
+            let isXML = path.steps.last?.name == SchemaElement.anyName
+            return (path, isXML ? template.render(values, encode: TemplateEncoding.xml.encode) : template.render(values) { $0 })
+        }
     }
 }
 

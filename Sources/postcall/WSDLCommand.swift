@@ -53,7 +53,7 @@ struct WSDLCommand: ParsableCommand {
         var notes: [String] = []
         if let group = element.choiceGroup { notes.append("choice \(group)") }
         if element.recursive { notes.append("recursive, not expanded") }
-        let type = element.isAny ? "XML" : element.isStructure ? "structure" : element.type ?? ""
+        let type = element.isAny ? "XML" : element.isStructure ? "structure" : element.type ?? "empty"
         table.append(["  " + path, type, occurs, notes.joined(separator: ", ")])
         listAttributes(of: element, at: path, into: &table)
         for child in element.children { list(child, at: path + ".", into: &table) }

@@ -49,12 +49,14 @@ struct SOAPMessageShape {
             }
             return
         }
-        guard let leaf = element else { return }
-        if leaf.isStructure && !leaf.isAny {
+        guard let leaf = element, !leaf.takesValue, !leaf.isAny else { return }
+        if leaf.isStructure {
             let fields = leaf.children.map { "\(path).\($0.name)" }.prefix(5).joined(separator: ", ")
-            throw PostCallError(
-                .invalidInput, "\(option) \(path) is a structure; set its fields instead (\(fields))")
+            throw PostCallError(.invalidInput, "\(option) \(path) is a structure; set its fields instead (\(fields))")
         }
+        let attributes = leaf.attributes.map { "\(path)@\($0.name)" }.joined(separator: ", ")
+        throw PostCallError(
+            .invalidInput, "\(option) \(path) has no content of its own" + (attributes.isEmpty ? "" : "; set its attributes (\(attributes))"))
     }
 
     /// Required elements need a value, or (structures) values below them; in a choice, one
@@ -70,7 +72,7 @@ struct SOAPMessageShape {
                 continue
             }
             guard touched || element.minOccurs >= 1 else { continue }
-            if !element.isStructure || element.isAny {
+            if element.takesValue || element.isAny {
                 guard touched else {
                     throw PostCallError(
                         .invalidInput,

@@ -153,6 +153,8 @@ public struct SchemaElement: Codable, Sendable, Equatable {
     public var isAny: Bool { name == Self.anyName }
     public var isRepeated: Bool { maxOccurs.map { $0 > 1 } ?? true }
     public var isStructure: Bool { !children.isEmpty || recursive }
+    /// Whether it holds a value itself (simple content), rather than elements or nothing.
+    public var takesValue: Bool { type != nil && !isStructure && !isAny }
 
     enum CodingKeys: String, CodingKey {
         case name, namespace, type, children, attributes, recursive

@@ -113,3 +113,67 @@ extension SOAPOracleTests {
             """, headers: #"{"RequestVersion": {"Version": "Exchange2013"}}"#)  // zeep names headers by part
     }
 }
+
+extension SOAPOracleTests {
+    /// Nested and repeated structures, xs:all, one branch of an xs:choice, required, fixed and
+    /// defaulted attributes, optional elements left out, a Salesforce-style session header.
+    func testStructuresChoicesAttributesAndAHeader() throws {
+        let wsdl = "\(fixtures)/structures.wsdl"
+        let ours = try envelope(wsdl, "SubmitOrder", params: [
+            ("Order@currency", "USD"), ("Order.Customer.Name", "{{name}}"), ("Order.Customer.Address.City", "Zürich"),
+            ("Order.Items.Item[0].Sku", "VM-1"), ("Order.Items.Item[0].Quantity", "1"),
+            ("Order.Items.Item[1].Sku", "VM-2"), ("Order.Items.Item[1].Quantity", "3"),
+            ("Order.Options.Express", "true"), ("Order.Phone", "{{ani}}"),
+        ], headers: [("SessionHeader.sessionId", "{{token}}")],
+        variables: ["name": "Ann <O'Neil>", "ani": "+15551230000", "token": "00D!AQ"])
+        try assertMatchesZeep(wsdl, "SubmitOrder", ours: ours, values: """
+            {"Order": {"currency": "USD", "version": "1.3",
+                       "Customer": {"Name": "Ann <O'Neil>", "Address": {"City": "Zürich"}},
+                       "Items": {"Item": [{"Sku": "VM-1", "Quantity": 1}, {"Sku": "VM-2", "Quantity": 3}]},
+                       "Options": {"Express": true}, "Phone": "+15551230000"}}
+            """, headers: #"{"SessionHeader": {"sessionId": "00D!AQ"}}"#)
+    }
+
+    /// An xs:any payload from an XML template: variables XML-escaped inside, the template's own
+    /// markup inserted as elements.
+    func testAnAnyPayloadFromAnXMLTemplate() throws {
+        let wsdl = "\(fixtures)/structures.wsdl"
+        let ours = try envelope(wsdl, "SendDocument", params: [
+            ("Reference", "r-{{call_id}}"),
+            ("(any)", #"<doc:Voicemail xmlns:doc="urn:example:docs" kind="vm"><doc:Caller>{{ani}}</doc:Caller></doc:Voicemail>"#),
+        ], variables: ["ani": "+1555 & <co>"])
+        try assertMatchesZeep(wsdl, "SendDocument", ours: ours, values: """
+            {"Reference": "r-call-1", "_value_1": {"__xml__":
+             "<doc:Voicemail xmlns:doc='urn:example:docs' kind='vm'><doc:Caller>+1555 &amp; &lt;co&gt;</doc:Caller></doc:Voicemail>"}}
+            """)
+    }
+
+    /// What `webservice set` refuses, with a message that names the parameter and the rule.
+    func testParameterPathsAreCheckedAgainstTheSchema() throws {
+        let wsdl = "\(fixtures)/structures.wsdl"
+        let complete: [(String, String)] = [
+            ("Order@currency", "USD"), ("Order.Customer.Name", "n"), ("Order.Items.Item[0].Sku", "s"),
+            ("Order.Items.Item[0].Quantity", "1"), ("Order.Email", "e"),
+        ]
+        XCTAssertNoThrow(try envelope(wsdl, "SubmitOrder", params: complete))
+        let cases: [([(String, String)], String)] = [
+            (complete + [("Order.Phone", "p")], "Email and Phone are alternatives of one xs:choice"),
+            (complete.filter { $0.0 != "Order.Email" }, "requires one of Email, Phone in Order"),
+            (complete.filter { $0.0 != "Order@currency" }, "requires attribute Order@currency"),
+            (complete + [("Order@version", "2")], "the attribute is fixed by the schema"),
+            (complete + [("Order.Customer", "x")], "Order.Customer is a structure; set its fields"),
+            (complete + [("Order.Colour", "red")], "has no parameter Order.Colour"),
+            (complete.filter { $0.0 != "Order.Items.Item[0].Quantity" }, "requires parameter Order.Items.Item.Quantity"),
+            (complete + [("Order.Customer.Address.Street", "s")], "requires parameter Order.Customer.Address.City"),
+            (complete + [("Order.Items.Item[x].Sku", "s")], "a repetition is written Name[0]"),
+        ]
+        for (params, message) in cases {
+            XCTAssertThrowsError(try envelope(wsdl, "SubmitOrder", params: params), message) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(error) should say \(message)")
+            }
+        }
+        XCTAssertThrowsError(try envelope(wsdl, "SendDocument", params: [("Reference", "r"), ("(any)", "<a><b></a>")])) { error in
+            XCTAssertTrue("\(error)".contains("must be well-formed XML"), "\(error)")
+        }
+    }
+}

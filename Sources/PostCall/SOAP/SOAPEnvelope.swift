@@ -124,8 +124,9 @@ enum SOAPEnvelope {
 
         /// The element's attributes, text or children.
         mutating func fill(_ node: xmlNodePtr, as element: SchemaElement, with value: ValueTree) throws {
+            // Defaults are written out: a receiver that does not apply the schema still sees them.
             for attribute in element.attributes {
-                guard let text = attribute.fixed ?? value.attributes[attribute.name] else { continue }
+                guard let text = attribute.fixed ?? value.attributes[attribute.name] ?? attribute.defaultValue else { continue }
                 let namespace = attribute.namespace.map { self.namespace($0, at: node) }
                 xmlSetNsProp(node, namespace, attribute.name, SOAPEnvelope.xmlSafe(text))
             }

@@ -177,3 +177,49 @@ extension SOAPOracleTests {
         }
     }
 }
+
+extension SOAPOracleTests {
+    /// rpc/encoded (NuSOAP, Axis 1): the same elements as zeep builds, plus the `xsi:type` on
+    /// every part and field that such servers need, and the encodingStyle; zeep writes neither, so
+    /// the oracle leaves them out and this test checks them.
+    func testRPCEncodedPartsCarryTheirTypes() throws {
+        let wsdl = "\(fixtures)/rpc-encoded.wsdl"
+        let ours = try envelope(wsdl, "storeMessage", params: [
+            ("mailbox", "204"), ("seconds", "31"), ("caller.number", "{{ani}}"), ("caller.name", "Ann"),
+        ], variables: ["ani": "+15551230000"])
+        let result = try runProcess("/usr/bin/env", [
+            "python3", testsDirectory.appendingPathComponent("Fixtures/zeep_oracle.py").path, "--wsdl", wsdl, "--operation",
+            "storeMessage", "--ours", ours, "--ignore-encoding", "--values",
+            #"{"mailbox": "204", "seconds": 31, "caller": {"number": "+15551230000", "name": "Ann"}}"#,
+        ])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+
+        let document = try XMLDocument(Array(try XCTUnwrap(FileManager.default.contents(atPath: ours))), source: "ours")
+        let call = try XCTUnwrap(document.root?.child("Body")?.child("storeMessage"))
+        XCTAssertEqual(call.attribute("encodingStyle"), "http://schemas.xmlsoap.org/soap/encoding/")
+        func type(_ element: XMLElement?) -> (String?, String)? {
+            guard let element, let value = element.attribute("type") else { return nil }
+            return element.resolve(value)
+        }
+        let xsd = "http://www.w3.org/2001/XMLSchema"
+        XCTAssertEqual(type(call.child("mailbox"))?.0, xsd)
+        XCTAssertEqual(type(call.child("mailbox"))?.1, "string")
+        XCTAssertEqual(type(call.child("seconds"))?.1, "int")
+        XCTAssertEqual(type(call.child("caller"))?.0, "urn:voicemailbox")
+        XCTAssertEqual(type(call.child("caller"))?.1, "Caller")
+        XCTAssertEqual(type(call.child("caller")?.child("number"))?.1, "string")
+    }
+
+    /// What postcall cannot build exactly is listed as such and refused, never sent wrongly.
+    func testUnsupportedConstructsAreListedAndRefused() throws {
+        let wsdl = "\(fixtures)/rpc-encoded-array.wsdl"
+        let operation = try XCTUnwrap(try WSDLFetcher.describe(wsdl).operation(named: "tagMessage"))
+        XCTAssertEqual(operation.unsupported, "tags is a SOAP-encoded array, which postcall does not build")
+        XCTAssertThrowsError(try envelope(wsdl, "tagMessage", params: [("mailbox", "1")])) { error in
+            XCTAssertTrue("\(error)".contains("uses what postcall cannot build exactly: tags is a SOAP-encoded array"), "\(error)")
+        }
+        let listed = try postcall(["wsdl", wsdl])
+        XCTAssertTrue(listed.stdout.contains("UNSUPPORTED: tags is a SOAP-encoded array"), listed.stdout)
+        XCTAssertEqual(try postcall(["wsdl", wsdl, "--format", "csv"]).status, 2, "csv is not a format of wsdl")
+    }
+}

@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
         // The Prometheus text exposition format, kept by the Swift server workgroup.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Digests and MACs (WS-Security password digests, and request signing to come): never by hand.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "PostCallCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -27,6 +29,7 @@ let package = Package(
                 "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             plugins: ["EmbedSchemaPlugin"]
         ),

@@ -48,6 +48,15 @@ struct WebserviceCommand: ParsableCommand {
             help: "SOAP: path=value template for an element of the SOAP header, e.g. SessionHeader.sessionId={{token}} (repeatable; replaces all).")
         var headerParameters: [String] = []
         @Flag(name: .customLong("clear-header-params"), help: "SOAP: remove every header parameter.") var clearHeaderParameters = false
+        @Option(name: .customLong("wss-username"), help: "SOAP: send a WS-Security UsernameToken with this user (needs --wss-password-file).")
+        var wssUsername: String?
+        @Option(
+            name: .customLong("wss-password-file"),
+            help: "SOAP: the UsernameToken's password, read from this file (- for standard input), never from the command line.")
+        var wssPasswordFile: String?
+        @Flag(name: .customLong("wss-digest"), inversion: .prefixedNo, help: "SOAP: send the password as a digest (PasswordDigest) instead of text.")
+        var wssDigest: Bool?
+        @Flag(name: .customLong("no-wss"), help: "SOAP: stop sending a WS-Security UsernameToken.") var noWSS = false
         @Option(help: "SOAP: the operation.") var operation: String?
         @Option(name: .customLong("soap-version"), help: "SOAP: 1.1 or 1.2.") var soapVersion: SOAPVersion?
         @Flag(
@@ -90,6 +99,18 @@ struct WebserviceCommand: ParsableCommand {
             }
             if existing == nil && url == nil && webservice.kind == .rest {
                 throw PostCallError(.invalidInput, "a new REST webservice needs --url")
+            }
+            if noWSS { webservice.wsSecurity = nil }
+            if wssUsername != nil || wssPasswordFile != nil || wssDigest != nil {
+                guard let username = wssUsername ?? webservice.wsSecurity?.username else {
+                    throw PostCallError(.invalidInput, "--wss-password-file and --wss-digest need --wss-username")
+                }
+                let password = try wssPasswordFile.map(Self.readSecret) ?? webservice.wsSecurity?.password
+                guard let password else {
+                    throw PostCallError(.invalidInput, "--wss-username needs --wss-password-file FILE (or - for standard input)")
+                }
+                webservice.wsSecurity = WSSecurity(
+                    username: username, password: password, digest: wssDigest ?? webservice.wsSecurity?.digest ?? false)
             }
             if clearHeaderParameters { webservice.soapHeaderParameters = [] }
             if !headerParameters.isEmpty {
@@ -134,6 +155,23 @@ struct WebserviceCommand: ParsableCommand {
             }
             try store.setWebservice(webservice)
             print("\(existing == nil ? "created" : "updated") webservice \(name)")
+        }
+
+        /// A secret from a file or standard input (`-`), without its final line break.
+        static func readSecret(_ source: String) throws -> String {
+            var text: String
+            if source == "-" {
+                text = ""
+                while let line = readLine(strippingNewline: false) { text += line }
+            } else {
+                guard let data = FileManager.default.contents(atPath: source) else {
+                    throw PostCallError(.invalidInput, "cannot read \(source): no such readable file")
+                }
+                text = String(decoding: data, as: UTF8.self)
+            }
+            while let last = text.last, last.isNewline { text.removeLast() }
+            guard !text.isEmpty else { throw PostCallError(.invalidInput, "\(source) holds no password") }
+            return text
         }
 
         /// A URL as given; a file path made absolute, so a later `set` or `refresh` from another
@@ -214,6 +252,9 @@ struct WebserviceCommand: ParsableCommand {
             }
             for parameter in webservice.parameters {
                 print("param:         \(parameter.name)=\(SecretMasking.maskParameter(name: parameter.name, value: parameter.value))")
+            }
+            if let security = webservice.wsSecurity {
+                print("ws-security:   UsernameToken \(security.username), password **** as \(security.digest ? "digest" : "text")")
             }
             for parameter in webservice.soapHeaderParameters {
                 print("header param:  \(parameter.name)=\(SecretMasking.maskParameter(name: parameter.name, value: parameter.value))")

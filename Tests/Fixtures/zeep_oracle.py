@@ -72,11 +72,22 @@ def main():
     parser.add_argument("--headers", default=None)
     parser.add_argument("--binding", default=None, help="{namespace}name of the binding to use")
     parser.add_argument("--ours", required=True)
+    parser.add_argument("--wsse", default=None,
+                        help='a UsernameToken as JSON: {"username", "password", "digest", "nonce" (base64), "created"}')
     parser.add_argument("--ignore-encoding", action="store_true",
                         help="leave out xsi:type and encodingStyle: zeep builds rpc/encoded messages as literal ones")
     args = parser.parse_args()
 
-    client = Client(args.wsdl, settings=Settings(strict=True), transport=LoopbackOnly())
+    wsse = None
+    if args.wsse:
+        import base64
+        import datetime
+        from zeep.wsse.username import UsernameToken
+        token = json.loads(args.wsse)
+        wsse = UsernameToken(
+            token["username"], token["password"], use_digest=token["digest"], nonce=base64.b64decode(token["nonce"]).decode("utf-8"),
+            created=datetime.datetime.fromisoformat(token["created"].replace("Z", "+00:00")), zulu_timestamp=True)
+    client = Client(args.wsdl, settings=Settings(strict=True), transport=LoopbackOnly(), wsse=wsse)
     service = client.create_service(args.binding, "http://127.0.0.1:9/") if args.binding else client.service
     options = {}
     if args.headers:

@@ -223,3 +223,65 @@ extension SOAPOracleTests {
         XCTAssertEqual(try postcall(["wsdl", wsdl, "--format", "csv"]).status, 2, "csv is not a format of wsdl")
     }
 }
+
+extension SOAPOracleTests {
+    /// WS-Security UsernameToken, as text and as a digest (nonce and time fixed here; each request
+    /// draws a fresh nonce), against zeep's own UsernameToken.
+    func testWSSecurityUsernameTokenTextAndDigest() throws {
+        let wsdl = "\(fixtures)/structures.wsdl"
+        let description = try WSDLFetcher.describe(wsdl)
+        let operation = try XCTUnwrap(description.operation(named: "SendDocument"))
+        let nonce: [UInt8] = Array("0123456789abcdef".utf8)
+        for digest in [false, true] {
+            let security = WSSecurity(username: "ivr-user", password: "p@ss <word>", digest: digest)
+            let bytes = try SOAPEnvelope.build(
+                version: .soap11, operation: operation,
+                body: [(try SOAPParameterPath(parsing: "Reference"), "r"), (try SOAPParameterPath(parsing: "(any)"), "<x/>")],
+                security: { try security.write(into: $0, of: $1, nonce: nonce, created: "2026-11-26T12:00:00Z") })
+            let ours = scratch.path("wsse-\(digest).xml")
+            XCTAssertTrue(FileManager.default.createFile(atPath: ours, contents: Data(bytes)))
+            let token = """
+                {"username": "ivr-user", "password": "p@ss <word>", "digest": \(digest), "nonce": "\(Data(nonce).base64EncodedString())",
+                 "created": "2026-11-26T12:00:00Z"}
+                """
+            let result = try runProcess("/usr/bin/env", [
+                "python3", testsDirectory.appendingPathComponent("Fixtures/zeep_oracle.py").path, "--wsdl", wsdl, "--operation",
+                "SendDocument", "--ours", ours, "--wsse", token, "--values", #"{"Reference": "r", "_value_1": {"__xml__": "<x/>"}}"#,
+            ])
+            XCTAssertEqual(result.status, 0, "digest \(digest): " + result.stdout + result.stderr)
+        }
+    }
+}
+
+extension SOAPOracleTests {
+    /// A document whose operations cannot be read is an error naming why, never an exit 0 with
+    /// nothing listed (WCF's root document without its ?wsdl=wsdl0 import).
+    func testAWSDLWhoseImportsCannotBeFetchedIsAnErrorNotAnEmptyList() throws {
+        let listed = try postcall(["wsdl", "\(fixtures)/wcf/service.wsdl"])
+        XCTAssertNotEqual(listed.status, 0, listed.stdout)
+        XCTAssertTrue(listed.stderr.contains("no SOAP binding postcall could read; could not fetch"), listed.stderr)
+    }
+
+    /// `webservice set` from the command line: a relative WSDL path stored absolute, header
+    /// parameters, a UsernameToken password read from standard input and never shown.
+    func testSettingHeadersAndWSSecurityFromTheCommandLine() throws {
+        let database = scratch.databasePath
+        let set = try runProcess("/bin/sh", ["-c", """
+            cd \(fixtures) && printf 's3cret\\n' | \(postcallExecutable.path) webservice set orders --db \(database) \
+              --wsdl structures.wsdl --operation SubmitOrder --param 'Order@currency=USD' --param 'Order.Customer.Name={{name}}' \
+              --param 'Order.Items.Item[0].Sku=A' --param 'Order.Items.Item[0].Quantity=1' --param 'Order.Email={{email}}' \
+              --header-param 'SessionHeader.sessionId={{token}}' --wss-username ivr --wss-password-file - --wss-digest
+            """])
+        XCTAssertEqual(set.status, 0, set.stderr)
+        let stored = try XCTUnwrap(try OutboxStore(path: database).webservice(named: "orders"))
+        XCTAssertEqual(stored.soap?.wsdl, "\(fixtures)/structures.wsdl")
+        XCTAssertEqual(stored.wsSecurity, WSSecurity(username: "ivr", password: "s3cret", digest: true))
+        XCTAssertEqual(stored.soapHeaderParameters.map(\.name), ["SessionHeader.sessionId"])
+        let shown = try postcall(["webservice", "show", "orders", "--db", database])
+        XCTAssertTrue(shown.stdout.contains("ws-security:   UsernameToken ivr, password **** as digest"), shown.stdout)
+        XCTAssertFalse(shown.stdout.contains("s3cret"))
+        let refused = try postcall(["webservice", "set", "orders", "--db", database, "--header-param", "Session.id=x"])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("has no parameter Session.id"), refused.stderr)
+    }
+}

@@ -15,7 +15,7 @@ enum SOAPEnvelope {
     /// header as is.
     static func build(
         version: SOAPVersion, operation: WSDLOperation, body: [(SOAPParameterPath, String)],
-        headers: [(SOAPParameterPath, String)] = [], security: ((xmlDocPtr, xmlNodePtr) throws -> Void)? = nil
+        headers: [(SOAPParameterPath, String)] = [], security: ((xmlNodePtr, xmlDocPtr) throws -> Void)? = nil
     ) throws -> [UInt8] {
         guard let document = xmlNewDoc("1.0") else { throw outOfMemory }
         defer { xmlFreeDoc(document) }
@@ -28,7 +28,7 @@ enum SOAPEnvelope {
         if !headers.isEmpty || security != nil {
             guard let header = xmlNewChild(envelope, envelopeNamespace, "Header", nil) else { throw outOfMemory }
             try writer.write(operation.headers, values: ValueTree(headers), into: header)
-            try security?(document, header)
+            try security?(header, document)
         }
         guard let bodyNode = xmlNewChild(envelope, envelopeNamespace, "Body", nil) else { throw outOfMemory }
         let values = ValueTree(body)

@@ -20,8 +20,9 @@ extension OutboxStore {
             """
             INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts,
                                      max_age_ms, soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json,
-                                     follow_redirects, files, body_file, keep_files, soap_header_params)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     follow_redirects, files, body_file, keep_files, soap_header_params, wss_username,
+                                     wss_password, wss_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
@@ -31,6 +32,7 @@ extension OutboxStore {
                 soap_action = excluded.soap_action, soap_operation_json = excluded.soap_operation_json,
                 follow_redirects = excluded.follow_redirects, files = excluded.files, body_file = excluded.body_file,
                 keep_files = excluded.keep_files, soap_header_params = excluded.soap_header_params,
+                wss_username = excluded.wss_username, wss_password = excluded.wss_password, wss_digest = excluded.wss_digest,
                 updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
             """,
             [
@@ -44,7 +46,8 @@ extension OutboxStore {
                 SQLValue(webservice.soap.flatMap { try? JSONEncoder().encode($0.operation) }.map { String(decoding: $0, as: UTF8.self) }),
                 .integer(webservice.followRedirects ? 1 : 0), .text(Self.encodeFields(webservice.files)),
                 SQLValue(webservice.bodyFile), .integer(webservice.keepFiles ? 1 : 0),
-                .text(Self.encodeFields(webservice.soapHeaderParameters)),
+                .text(Self.encodeFields(webservice.soapHeaderParameters)), SQLValue(webservice.wsSecurity?.username),
+                SQLValue(webservice.wsSecurity?.password), .integer(webservice.wsSecurity?.digest == true ? 1 : 0),
             ])
     }
 
@@ -102,7 +105,7 @@ extension OutboxStore {
     private static let configurationColumns = """
         kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
         soap_wsdl, soap_version, soap_action, soap_operation_json, follow_redirects, files, body_file, keep_files,
-        soap_header_params
+        soap_header_params, wss_username, wss_password, wss_digest
         """
 
     private static let selectWebservice = "SELECT name, \(configurationColumns) FROM webservices"
@@ -121,6 +124,9 @@ extension OutboxStore {
             followRedirects: row.int64(15) != 0, files: try decodeFields(row.text(16), of: name), bodyFile: row.optionalText(17),
             keepFiles: row.int64(18) != 0)
         webservice.soapHeaderParameters = try decodeFields(row.text(19), of: name)
+        if let username = row.optionalText(20) {
+            webservice.wsSecurity = WSSecurity(username: username, password: row.text(21), digest: row.int64(22) != 0)
+        }
         return webservice
     }
 

@@ -39,6 +39,8 @@ public struct Webservice: Sendable, Equatable {
     public var keepFiles: Bool
     /// SOAP header elements' values: paths and templates, as `parameters` are for the body.
     public var soapHeaderParameters: [Field] = []
+    /// A WS-Security UsernameToken sent in the SOAP header.
+    public var wsSecurity: WSSecurity?
     /// Connect plus transfer time allowed for one attempt.
     public var timeoutMilliseconds: Int64
     /// Privacy mode: no call data is kept once an event is delivered or dead.

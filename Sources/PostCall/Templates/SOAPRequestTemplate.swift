@@ -7,6 +7,7 @@ public struct SOAPRequestTemplate: Sendable {
     /// Body parameters: where each value goes, and its template.
     private let parameters: [(path: SOAPParameterPath, value: Template)]
     private let headerParameters: [(path: SOAPParameterPath, value: Template)]
+    private let security: WSSecurity?
 
     public init(_ webservice: Webservice) throws {
         guard let binding = webservice.soap else {
@@ -52,6 +53,7 @@ public struct SOAPRequestTemplate: Sendable {
             shape: SOAPMessageShape(operationName: operation.name, roots: webservice.soapHeaderParameters.isEmpty ? [] : operation.headers, wrapper: nil),
             option: "--header-param")
         self.binding = binding
+        security = webservice.wsSecurity
     }
 
     /// An `xs:any` template must render to well-formed XML whatever the variables hold: they are
@@ -80,7 +82,8 @@ public struct SOAPRequestTemplate: Sendable {
         renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: values.eventKey))
         let body = try SOAPEnvelope.build(
             version: binding.version, operation: binding.operation, body: Self.rendered(parameters, values),
-            headers: Self.rendered(headerParameters, values))
+            headers: Self.rendered(headerParameters, values),
+            security: security.map { security in { try security.writeFresh(into: $0, of: $1, now: Timestamp.now()) } })
         return HTTPRequest(
             method: "POST", url: endpoint.render(values, encode: TemplateEncoding.urlComponent.encode), headers: renderedHeaders,
             body: body)

@@ -13,6 +13,8 @@ struct WSDLParser {
     static let soapEncodingNamespace = "http://schemas.xmlsoap.org/soap/encoding/"
     /// Documents one WSDL may pull in, imports included.
     static let maximumDocuments = 64
+    /// Time all imports of one WSDL may take together (each fetch has its own timeout too).
+    static let importDeadlineNanoseconds: UInt64 = 60_000_000_000
     /// Elements nested deeper than this are not expanded.
     static let maximumDepth = 32
 
@@ -166,6 +168,7 @@ extension WSDLParser {
         var schemas: [Schema] = []
         var failures: [String] = []
         var seen: Set<String> = []
+        private let deadline = Timestamp.monotonicNanoseconds() + WSDLParser.importDeadlineNanoseconds
 
         init(fetch: @escaping (String) throws -> [UInt8]) { self.fetch = fetch }
 
@@ -205,6 +208,9 @@ extension WSDLParser {
         /// cannot be had.
         private mutating func load(_ location: String) throws -> (root: XMLElement, location: String)? {
             guard seen.insert(location).inserted else { return nil }
+            guard Timestamp.monotonicNanoseconds() < deadline else {
+                throw PostCallError(.invalidInput, "fetching the WSDL's imports took longer than a minute; stopped before \(location)")
+            }
             guard seen.count <= WSDLParser.maximumDocuments else {
                 throw PostCallError(
                     .invalidInput, "the WSDL imports more than \(WSDLParser.maximumDocuments) documents; refusing to fetch \(location)")

@@ -1,7 +1,7 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds the migrations in `schema/` into the `PostCall` module at build time.
+/// Embeds the migrations in `schema/` and the `VERSION` file into the `PostCall` module at build time.
 @main
 struct EmbedSchemaPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -11,12 +11,13 @@ struct EmbedSchemaPlugin: BuildToolPlugin {
             .filter { $0.pathExtension == "sql" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+        let version = context.package.directoryURL.appending(path: "VERSION")
         return [
             .buildCommand(
                 displayName: "Embedding \(sqlFiles.count) schema migrations",
                 executable: try context.tool(named: "PostCallSchemaEmbedder").url,
-                arguments: [output.path] + sqlFiles.map(\.path),
-                inputFiles: sqlFiles,
+                arguments: [output.path, version.path] + sqlFiles.map(\.path),
+                inputFiles: sqlFiles + [version],
                 outputFiles: [output]
             )
         ]

@@ -8,6 +8,7 @@ struct PostCallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postcall",
         abstract: "Delivers IVR post-call webservices from a SQLite outbox, durably.",
+        version: PostCallVersion.current,
         subcommands: [
             MigrateCommand.self, WebserviceCommand.self, EnqueueCommand.self, WorkerCommand.self, HistoryCommand.self,
             ShowCommand.self, RetryCommand.self, StatsCommand.self, PruneCommand.self, HealthCommand.self, WSDLCommand.self,

@@ -100,7 +100,7 @@ final class OperationsTests: EndToEndTestCase {
         let unitDirectory = scratch.path("units")
         try FileManager.default.createDirectory(atPath: unitDirectory, withIntermediateDirectories: true)
         let unit = try String(contentsOf: testsDirectory.appendingPathComponent("../deploy/postcall-worker@.service"), encoding: .utf8)
-            .replacingOccurrences(of: "/usr/local/bin/postcall", with: postcallExecutable.path)
+            .replacingOccurrences(of: "/usr/bin/postcall", with: postcallExecutable.path)
         try unit.write(toFile: unitDirectory + "/postcall-worker@.service", atomically: true, encoding: .utf8)
         let result = try runProcess(analyze, ["verify", unitDirectory + "/postcall-worker@.service"])
         let complaints = (result.stdout + result.stderr).split(separator: "\n").filter { $0.contains("postcall-worker@") }

@@ -16,7 +16,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--folder", required=True)
     parser.add_argument("--lifetime", type=float, default=600)
-    parser.add_argument("--log")
+    parser.add_argument("--log", help="accepted for the tests' common server harness; nothing is logged")
     args = parser.parse_args()
 
     class Handler(http.server.BaseHTTPRequestHandler):

@@ -96,11 +96,13 @@ final class OperationsTests: EndToEndTestCase {
     func testTheSystemdUnitVerifies() throws {
         let analyze = "/usr/bin/systemd-analyze"
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze is not installed")
-        // verify resolves ExecStart, so point it at the binary under test.
+        // verify resolves ExecStart, so point it at the binary under test; it also runs `man` for
+        // the manual page, which exists only where the package is installed.
         let unitDirectory = scratch.path("units")
         try FileManager.default.createDirectory(atPath: unitDirectory, withIntermediateDirectories: true)
         let unit = try String(contentsOf: testsDirectory.appendingPathComponent("../deploy/postcall-worker@.service"), encoding: .utf8)
             .replacingOccurrences(of: "/usr/bin/postcall", with: postcallExecutable.path)
+            .replacingOccurrences(of: "man:postcall(1) ", with: "")
         try unit.write(toFile: unitDirectory + "/postcall-worker@.service", atomically: true, encoding: .utf8)
         let result = try runProcess(analyze, ["verify", unitDirectory + "/postcall-worker@.service"])
         let complaints = (result.stdout + result.stderr).split(separator: "\n").filter { $0.contains("postcall-worker@") }

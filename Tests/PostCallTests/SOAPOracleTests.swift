@@ -15,22 +15,8 @@ final class SOAPOracleTests: XCTestCase {
     override func tearDown() { scratch = nil }
 
     /// Serves a fixture folder the way WCF does (`?wsdl`, `?wsdl=wsdl0`, `?xsd=xsd0`).
-    private func serve(_ folder: String) throws -> (server: Process, base: String) {
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", testsDirectory.appendingPathComponent("Fixtures/wsdl_server.py").path,
-                            "--folder", "\(fixtures)/\(folder)", "--lifetime", "300"]
-        let output = Pipe()
-        server.standardOutput = output
-        try server.run()
-        var line = ""
-        while !line.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            guard !byte.isEmpty else { break }
-            line += String(decoding: byte, as: UTF8.self)
-        }
-        let port = try XCTUnwrap(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
-        return (server, "http://127.0.0.1:\(port)")
+    private func serve(_ folder: String) throws -> TestHTTPServer {
+        try TestHTTPServer(scratch: scratch, script: "wsdl_server.py", arguments: ["--folder", "\(fixtures)/\(folder)"])
     }
 
     /// postcall's envelope for the operation with these `--param` and `--header-param` values.
@@ -67,9 +53,8 @@ final class SOAPOracleTests: XCTestCase {
     // MARK: WCF split across documents
 
     func testWCFServiceSplitAcrossWSDLAndSchemaImports() throws {
-        let (server, base) = try serve("wcf")
-        defer { server.terminate() }
-        let wsdl = "\(base)/Service.svc?wsdl"
+        let server = try serve("wcf")
+        let wsdl = "\(server.baseURL)/Service.svc?wsdl"
         let description = try WSDLFetcher.describe(wsdl)
         XCTAssertEqual(description.operations.map(\.name), ["SubmitQuote", "RegisterCall"])
 

@@ -128,11 +128,13 @@ final class TestHTTPServer {
     let logPath: String
     let port: Int
 
-    init(scratch: Scratch, script: String = "http_recorder.py") throws {
+    /// `arguments` go to the script after its log and lifetime.
+    init(scratch: Scratch, script: String = "http_recorder.py", arguments: [String] = []) throws {
         logPath = scratch.path("server-\(UUID().uuidString).jsonl")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
             ["python3", testsDirectory.appendingPathComponent("Fixtures/\(script)").path, "--log", logPath, "--lifetime", "900"]
+            + arguments
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()

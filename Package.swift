@@ -19,6 +19,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "PostCallCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "PostCallCXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "PostCallCPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // libcurl's setopt/getinfo are variadic, which Swift cannot call: the shim gives them types.
         .target(name: "PostCallCCurl", linkerSettings: [.linkedLibrary("curl")]),
         .executableTarget(name: "PostCallSchemaEmbedder", path: "Sources/PostCallSchemaEmbedder"),
@@ -26,7 +27,7 @@ let package = Package(
         .target(
             name: "PostCall",
             dependencies: [
-                "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2",
+                "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2", "PostCallCPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,15 +1,18 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds the migrations in `schema/` and the `VERSION` file into the `PostCall` module at build time.
+/// Embeds the migrations in `schema/` (SQLite) and `schema/postgres/` (PostgreSQL) and the
+/// `VERSION` file into the `PostCall` module at build time.
 @main
 struct EmbedSchemaPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         let schemaDirectory = context.package.directoryURL.appending(path: "schema")
-        let sqlFiles = try FileManager.default
-            .contentsOfDirectory(at: schemaDirectory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let sqlFiles = try [schemaDirectory, schemaDirectory.appending(path: "postgres")].flatMap { directory in
+            try FileManager.default
+                .contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "sql" }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
         let version = context.package.directoryURL.appending(path: "VERSION")
         return [

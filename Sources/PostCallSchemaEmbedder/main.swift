@@ -16,19 +16,23 @@ guard !version.isEmpty, version.allSatisfy({ $0.isNumber || $0 == "." || $0 == "
 }
 
 var entries: [String] = []
-var seenVersions: Set<Int> = []
+var postgresEntries: [String] = []
+var seenVersions: Set<String> = []
 for path in arguments.dropFirst(2).sorted() {
-    let name = URL(fileURLWithPath: path).lastPathComponent
+    let url = URL(fileURLWithPath: path)
+    let name = url.lastPathComponent
+    let isPostgres = url.deletingLastPathComponent().lastPathComponent == "postgres"
     guard let version = Int(name.prefix(while: \.isNumber)), version > 0 else {
         FileHandle.standardError.write(Data("error: \(path): a migration file name starts with its version, e.g. 0001_initial.sql\n".utf8))
         exit(1)
     }
-    guard seenVersions.insert(version).inserted else {
+    guard seenVersions.insert("\(isPostgres)-\(version)").inserted else {
         FileHandle.standardError.write(Data("error: \(path): migration version \(version) appears twice\n".utf8))
         exit(1)
     }
     let sql = try String(contentsOfFile: path, encoding: .utf8)
-    entries.append("        Migration(version: \(version), name: \"\(name)\", sql: ####\"\"\"\n\(sql)\n\"\"\"####),")
+    let entry = "        Migration(version: \(version), name: \"\(name)\", sql: ####\"\"\"\n\(sql)\n\"\"\"####),"
+    if isPostgres { postgresEntries.append(entry) } else { entries.append(entry) }
 }
 
 let source = """
@@ -41,6 +45,11 @@ public enum PostCallVersion {
 extension Migration {
     static let all: [Migration] = [
 \(entries.joined(separator: "\n"))
+    ]
+
+    /// schema/postgres/: the fleet's PostgreSQL outbox.
+    static let postgres: [Migration] = [
+\(postgresEntries.joined(separator: "\n"))
     ]
 }
 

@@ -231,3 +231,77 @@ class EndToEndTestCase: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
     }
 }
+
+/// A real PostgreSQL server for the fleet store's tests, started once per test run from Debian's
+/// packages in a temporary folder, as an unprivileged user (`nobody` when the tests run as root),
+/// listening on 127.0.0.1 only. Each test gets a database of its own.
+final class PostgresTestServer: @unchecked Sendable {
+    static let shared: Result<PostgresTestServer, any Error> = Result { try PostgresTestServer() }
+
+    let port: Int
+    private let directory: String
+    private let server = Process()
+
+    private init() throws {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        guard let version = versions.sorted(by: { (Int($0) ?? 0) < (Int($1) ?? 0) }).last else {
+            throw PostCallError(.database, "PostgreSQL is not installed (apt-get install postgresql); deploy/install-packages.sh installs it")
+        }
+        let binaries = "/usr/lib/postgresql/\(version)/bin"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("postcall-pg-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // PostgreSQL refuses to run as root. setpriv executes the server itself (no process in
+        // between), so stopping it is a signal to the server.
+        let unprivileged = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] : []
+        if getuid() == 0 { _ = try runProcess("/bin/chown", ["nobody:nogroup", directory]) }
+        let initdb = unprivileged + ["\(binaries)/initdb", "-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]
+        let initialised = try runProcess(initdb[0], Array(initdb.dropFirst()))
+        guard initialised.status == 0 else { throw PostCallError(.database, "initdb failed: \(initialised.stderr)") }
+
+        port = Int.random(in: 20_000...60_000)
+        let command = unprivileged + [
+            "\(binaries)/postgres", "-D", "\(directory)/data", "-h", "127.0.0.1", "-p", String(port), "-k", directory,
+            "-c", "fsync=off", "-c", "max_connections=200",
+        ]
+        server.executableURL = URL(fileURLWithPath: command[0])
+        server.arguments = Array(command.dropFirst())
+        let log = scratchLog(directory)
+        server.standardOutput = log
+        server.standardError = log
+        try server.run()
+        let deadline = Date().addingTimeInterval(30)
+        while (try? PostgresConnection(uri: uri(database: "postgres"))) == nil {
+            guard server.isRunning, Date() < deadline else {
+                let text = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+                throw PostCallError(.database, "PostgreSQL did not start: \(text)")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        // Stopped (immediate shutdown) when the test process ends, whatever happens to the tests.
+        atexit { if case .success(let server) = PostgresTestServer.shared { server.stop() } }
+    }
+
+    func stop() {
+        let pid = server.processIdentifier
+        if server.isRunning { kill(pid, SIGQUIT) }
+        // Its folder goes once it is gone (at most 5 s), or it would write into a deleted tree.
+        for _ in 0..<500 where kill(pid, 0) == 0 { usleep(10_000) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A new, empty database; its URI.
+    func createDatabase() throws -> String {
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try PostgresConnection(uri: uri(database: "postgres")).execute("CREATE DATABASE \(name)")
+        return uri(database: name)
+    }
+
+    func uri(database: String) -> String { "postgresql://postgres@127.0.0.1:\(port)/\(database)" }
+}
+
+/// A file handle appending to `directory/server.log`.
+private func scratchLog(_ directory: String) -> FileHandle {
+    let path = directory + "/server.log"
+    _ = FileManager.default.createFile(atPath: path, contents: nil)
+    return FileHandle(forWritingAtPath: path) ?? FileHandle.nullDevice
+}

@@ -5,7 +5,7 @@ import PostCallCSQLite
 ///
 /// Opens the file in WAL mode with a busy timeout, so the IVR's inserts and several workers can
 /// share it: readers never block, and writers wait for each other instead of failing.
-public final class Database {
+public final class Database: SQLConnection {
     let handle: OpaquePointer
     /// The file this connection opened.
     public let path: String
@@ -87,24 +87,11 @@ public final class Database {
         return rows
     }
 
-    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it throws. Inside another
-    /// write transaction, `body` simply joins it, and an error rolls back the outer one.
-    ///
-    /// IMMEDIATE takes the write lock up front, so a busy database makes us wait at BEGIN (where the
-    /// busy timeout applies) rather than fail halfway through with a deadlock.
-    @discardableResult
-    func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
-        if sqlite3_get_autocommit(handle) == 0 { return try body() }
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// IMMEDIATE takes the write lock up front, so a busy database makes us wait at BEGIN (where
+    /// the busy timeout applies) rather than fail halfway through with a deadlock.
+    public var beginWriteTransaction: String { "BEGIN IMMEDIATE" }
 
     func prepared(_ sql: String) throws -> Statement {
         if let statement = statements[sql] { return statement }

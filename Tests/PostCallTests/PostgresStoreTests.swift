@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+
+@testable import PostCall
+
+/// The fleet's PostgreSQL outbox (issue 13), against a real server: the schema and its
+/// migrations, and the IVR's plain INSERT with the database refusing bad input.
+final class PostgresStoreTests: XCTestCase {
+    private var uri: String!
+
+    override func setUpWithError() throws {
+        uri = try PostgresTestServer.shared.get().createDatabase()
+    }
+
+    private func psql(_ sql: String) throws -> CommandResult {
+        try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", uri, "-c", sql])
+    }
+
+    func testMigrationsApplyOnceEvenFromManyHostsAtOnce() throws {
+        let results = ResultBox()
+        let uri: String = self.uri
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do {
+                try PostgresConnection(uri: uri).migrate()
+                results.append(CommandResult(status: 0, stdout: "", stderr: ""))
+            } catch {
+                results.append(CommandResult(status: 1, stdout: "", stderr: "\(error)"))
+            }
+        }
+        XCTAssertEqual(results.values.compactMap { $0?.stderr }.filter { !$0.isEmpty }, [], "every concurrent start succeeds")
+        let connection = try PostgresConnection(uri: uri)
+        XCTAssertEqual(try connection.schemaVersion, Migration.postgres.map(\.version).max())
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM postcall_schema") { $0.int64(0) }, [Int64(Migration.postgres.count)])
+        XCTAssertEqual(try connection.query("SELECT length(outbox_id) FROM outbox_meta") { $0.int64(0) }, [32])
+    }
+
+    func testTheIVRsPlainInsertIsAcceptedAndBadInputRefusedByTheDatabase() throws {
+        try PostgresConnection(uri: uri).migrate()
+        XCTAssertEqual(try psql("INSERT INTO webservices (name, kind, url) VALUES ('survey', 'rest', 'http://127.0.0.1:9/x')").status, 0)
+        let accepted = try psql("""
+            INSERT INTO outbox (webservice, call_id, reason, variables) VALUES ('survey', 'call-0001', 'hangup', '{"q1":"5","ani":"+15551230000"}')
+            """)
+        XCTAssertEqual(accepted.status, 0, accepted.stderr)
+        let refused: [(String, String)] = [
+            ("('nope', 'c', 'hangup', '{}')", "unknown webservice"),
+            ("('survey', 'c', 'hangup', 'not json')", "variables must be a JSON object"),
+            ("('survey', 'c', 'hangup', '[1]')", "variables must be a JSON object"),
+            ("('survey', 'c', 'hangup', '{\"a\":{\"b\":1}}')", "variables must be strings, numbers, booleans or null"),
+            ("('survey', 'c', 'hungup', '{}')", "outbox_reason_check"),
+        ]
+        for (values, message) in refused {
+            let result = try psql("INSERT INTO outbox (webservice, call_id, reason, variables) VALUES \(values)")
+            XCTAssertNotEqual(result.status, 0, values)
+            XCTAssertTrue(result.stderr.contains(message), "\(values): \(result.stderr)")
+        }
+        for columns in ["state) VALUES ('survey', 'c', 'delivered'", "attempts) VALUES ('survey', 'c', 999",
+                        "lease_owner) VALUES ('survey', 'c', 'w'"] {
+            let result = try psql("INSERT INTO outbox (webservice, call_id, \(columns))")
+            XCTAssertTrue(result.stderr.contains("a new event starts pending"), "\(columns): \(result.stderr)")
+        }
+        let chosenID = try psql("INSERT INTO outbox (id, webservice, call_id) VALUES (7, 'survey', 'c')")
+        XCTAssertNotEqual(chosenID.status, 0, "ids are the database's to hand out")
+        let connection = try PostgresConnection(uri: uri)
+        XCTAssertEqual(try connection.query("SELECT id, state, attempts FROM outbox") { [$0.int64(0), $0.int64(2)] }, [[1, 0]])
+    }
+
+    func testConnectionErrorsNameTheServerWithoutThePassword() throws {
+        let port = try PostgresTestServer.shared.get().port
+        XCTAssertThrowsError(try PostgresConnection(uri: "postgresql://ivr:s3cret@127.0.0.1:1/outbox")) { error in
+            XCTAssertTrue("\(error)".contains("postgresql://ivr:****@127.0.0.1:1/outbox"), "\(error)")
+            XCTAssertFalse("\(error)".contains("s3cret"))
+        }
+        let connection = try PostgresConnection(uri: "postgresql://postgres@127.0.0.1:\(port)/postgres")
+        XCTAssertEqual(try connection.query("SELECT ?::int + ?::int, ?, '?'", [.integer(2), .integer(3), .null]) {
+            [$0.optionalInt64(0).map(String.init) ?? "-", $0.optionalText(1) ?? "null", $0.text(2)]
+        }, [["5", "null", "?"]], "placeholders are numbered outside quotes; NULL stays NULL")
+        XCTAssertThrowsError(try connection.execute("SELECT 1/0")) { error in
+            XCTAssertEqual((error as? PostCallError)?.code, .invalidInput, "\(error)")
+        }
+        XCTAssertEqual(PostgresConnection.numberPlaceholders("a = ?1 AND b = ? AND c = '?'"), "a = $1 AND b = $1 AND c = '?'")
+    }
+}

@@ -36,13 +36,25 @@ struct PostCallCommand: ParsableCommand {
 
 /// `--db`, shared by every subcommand.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The SQLite database file (env: POSTCALL_DB; default: postcall.db).")
+    @Option(
+        name: .long,
+        help: "The SQLite database file, or a PostgreSQL URI postgresql://user@host/db (env: POSTCALL_DB; default: postcall.db).")
     var db: String = environment("POSTCALL_DB") ?? "postcall.db"
+
+    /// Whether `db` names a PostgreSQL database rather than a SQLite file.
+    var isPostgres: Bool { db.lowercased().hasPrefix("postgresql://") || db.lowercased().hasPrefix("postgres://") }
 
     /// Opens the outbox. Only the commands that set it up (`migrate`, `webservice set`, `enqueue`)
     /// create a missing file: for the others a missing file is a mistyped path, and an empty new
     /// outbox would let a worker idle, or `health` say ok, while events pile up elsewhere.
-    func openStore(create: Bool = false) throws -> OutboxStore { try OutboxStore(path: db, create: create) }
+    func openStore(create: Bool = false) throws -> OutboxStore {
+        guard !isPostgres else {
+            throw PostCallError(
+                .invalidInput,
+                "\(SecretMasking.maskURL(db)): on PostgreSQL only `postcall migrate` works yet; the fleet store is being built (issue 13)")
+        }
+        return try OutboxStore(path: db, create: create)
+    }
 }
 
 /// `--files-dir`, for the commands that read or delete uploaded files.
@@ -73,6 +85,12 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
+        guard !database.isPostgres else {
+            let connection = try PostgresConnection(uri: database.db)
+            try connection.migrate()
+            print("database \(connection.description) is at schema version \(try connection.schemaVersion)")
+            return
+        }
         let store = try database.openStore(create: true)
         print("database \(database.db) is at schema version \(try store.database.schemaVersion)")
     }

@@ -80,3 +80,23 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(PostgresConnection.numberPlaceholders("a = ?1 AND b = ? AND c = '?'"), "a = $1 AND b = $1 AND c = '?'")
     }
 }
+
+extension PostgresStoreTests {
+    /// `postcall migrate` takes a PostgreSQL URI (or POSTCALL_DB), from many hosts at once.
+    func testPostcallMigrateFromManyProcessesAtOnce() throws {
+        let uri: String = self.uri
+        let results = ResultBox()
+        DispatchQueue.concurrentPerform(iterations: 6) { index in
+            let environment = index % 2 == 0 ? ["POSTCALL_DB": uri] : [:]
+            results.append(try? postcall(["migrate"] + (index % 2 == 0 ? [] : ["--db", uri]), environment: environment))
+        }
+        for result in results.values {
+            XCTAssertEqual(result?.status, 0, result?.stderr ?? "no result")
+            XCTAssertTrue(result?.stdout.contains("is at schema version \(Migration.postgres.count)") == true, result?.stdout ?? "")
+        }
+        let other = try postcall(["history", "--db", uri.replacingOccurrences(of: "postgres@", with: "postgres:pw@")])
+        XCTAssertEqual(other.status, 2)
+        XCTAssertTrue(other.stderr.contains("only `postcall migrate` works yet"), other.stderr)
+        XCTAssertFalse(other.stderr.contains(":pw@"), "the password is never printed")
+    }
+}

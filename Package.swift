@@ -13,13 +13,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
         // The Prometheus text exposition format, kept by the Swift server workgroup.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // Digests and MACs (WS-Security password digests, and request signing to come): never by hand.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "PostCallCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "PostCallCXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "PostCallCPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Digests and MACs, never by hand: OpenSSL's libcrypto, which libcurl loads anyway (swift-crypto
+        // would bring Foundation, about 7 MiB more per worker).
+        .systemLibrary(name: "PostCallCOpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libcurl's setopt/getinfo are variadic, which Swift cannot call: the shim gives them types.
         .target(name: "PostCallCCurl", linkerSettings: [.linkedLibrary("curl")]),
         .executableTarget(name: "PostCallSchemaEmbedder", path: "Sources/PostCallSchemaEmbedder"),
@@ -27,10 +28,9 @@ let package = Package(
         .target(
             name: "PostCall",
             dependencies: [
-                "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2", "PostCallCPostgres",
+                "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2", "PostCallCPostgres", "PostCallCOpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             plugins: ["EmbedSchemaPlugin"]
         ),

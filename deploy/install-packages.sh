@@ -6,7 +6,7 @@ set -euo pipefail
 
 # binutils and lintian build and check the Debian package (deploy/package.sh, check-package.sh);
 # the PostgreSQL server runs the fleet store's tests.
-packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev libpq-dev postgresql sqlite3 python3 python3-pip
+packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev libpq-dev libssl-dev postgresql sqlite3 python3 python3-pip
     systemd binutils lintian)
 if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
 # env carries the variable through sudo too; `$SUDO VAR=value cmd` is no assignment when $SUDO is empty.

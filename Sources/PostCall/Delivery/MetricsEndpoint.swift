@@ -108,7 +108,12 @@ final class MetricsEndpoint: @unchecked Sendable {
             let isMetrics = line.hasPrefix("GET /metrics ") || line.hasPrefix("GET /metrics?") || line.hasPrefix("GET / ")
             let payload: [UInt8]
             if isMetrics {
-                if store == nil { store = try? OutboxStore(path: databasePath, create: false) }
+                if store == nil {
+                    store = try? OutboxStore(path: databasePath, create: false)
+                    // Its queries count index entries: a small page cache is enough, and the
+                    // worker's memory is what its transfers need.
+                    try? store?.database.execute("PRAGMA cache_size = -256")
+                }
                 payload = metrics.exposition(store: store)
             } else {
                 payload = Array("not found; metrics are at /metrics\n".utf8)

@@ -1,5 +1,5 @@
-import Crypto
 import FoundationEssentials
+import PostCallCOpenSSL
 import PostCallCXML2
 
 /// A WS-Security UsernameToken (OASIS Username Token Profile 1.0) for the SOAP header: the
@@ -21,9 +21,17 @@ public struct WSSecurity: Sendable, Equatable {
     static let profile = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
     static let base64Binary = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 
-    /// The digest of the profile: Base64(SHA-1(nonce + created + password)).
+    /// The digest of the profile: Base64(SHA-1(nonce + created + password)), by OpenSSL.
     static func passwordDigest(nonce: [UInt8], created: String, password: String) -> String {
-        Data(Insecure.SHA1.hash(data: nonce + Array(created.utf8) + Array(password.utf8))).base64EncodedString()
+        let input = nonce + Array(created.utf8) + Array(password.utf8)
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let succeeded = input.withUnsafeBytes { bytes in
+            EVP_Digest(bytes.baseAddress, bytes.count, &digest, &length, EVP_sha1(), nil) == 1
+        }
+        // EVP_Digest with SHA-1 fails only when memory runs out; an empty digest then fails the
+        // receiver's check rather than crashing the worker.
+        return succeeded ? Data(digest.prefix(Int(length))).base64EncodedString() : ""
     }
 
     /// Adds `wsse:Security` to `header`. `nonce` and `created` are the digest's inputs (16 random

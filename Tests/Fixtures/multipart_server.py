@@ -15,9 +15,10 @@ It prints its port on stdout once it listens, and stops by itself after --lifeti
 import argparse
 import hashlib
 import json
-import os
 import threading
 import time
+
+from serving import serve_until_parent_exits
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -67,12 +68,7 @@ def main():
     args = parser.parse_args()
     log = open(args.log, "a", encoding="utf-8")
     server = make_server("127.0.0.1", 0, application(log), threaded=True)
-    print(server.server_port, flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    # Stop with the test process that started us, even if it crashed.
-    parent, deadline = os.getppid(), time.monotonic() + args.lifetime
-    while time.monotonic() < deadline and os.getppid() == parent:
-        time.sleep(0.5)
+    serve_until_parent_exits(server, server.server_port, args.lifetime)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ Prints its port on stdout; stops with its parent or after --lifetime seconds.
 import argparse
 import http.server
 import os
-import threading
-import time
 import urllib.parse
+
+from serving import serve_until_parent_exits
 
 
 def main():
@@ -47,11 +47,7 @@ def main():
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_port, flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    parent, deadline = os.getppid(), time.monotonic() + args.lifetime
-    while time.monotonic() < deadline and os.getppid() == parent:
-        time.sleep(0.5)
+    serve_until_parent_exits(server, server.server_port, args.lifetime)
 
 
 if __name__ == "__main__":

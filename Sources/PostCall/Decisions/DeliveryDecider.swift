@@ -81,7 +81,7 @@ struct DeliveryDecider: Sendable {
             let failure = AttemptFailure(
                 errorClass: "gave up",
                 detail: "\(entry.crashStrikes) workers died while delivering this event alone; check the worker logs, then `postcall retry \(entry.id)`",
-                isTransient: false, isEndpointFailure: false)
+                isTransient: false)
             return .finish(permanentFailure(failure, isPrivate: false), isPrivate: webservice.isPrivate)
         }
         do {
@@ -155,10 +155,10 @@ struct DeliveryDecider: Sendable {
             errorClass: "interrupted", refundsAttempt: true)
     }
 
+    /// Dead at once. A permanent failure says nothing of the receiver's health (a 4xx, a bad
+    /// configuration), so it never counts towards pausing the webservice.
     private func permanentFailure(_ failure: AttemptFailure, isPrivate: Bool) -> Decision {
-        Decision(
-            outcome: .dead, error: failure.message(isPrivate: isPrivate), errorClass: failure.errorClass,
-            isEndpointFailure: failure.isEndpointFailure && failure.isTransient)
+        Decision(outcome: .dead, error: failure.message(isPrivate: isPrivate), errorClass: failure.errorClass)
     }
 
     /// The response's `Retry-After`, if it has a valid one.

@@ -274,14 +274,12 @@ public final class DeliveryWorker {
     }
 
     private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), PostCallError>) {
-        let startedAt = Timestamp.now()
-        let startedNanoseconds = Timestamp.monotonicNanoseconds()
+        let timing = Timing.now()
         switch decider.start(entry, webservice: compiled, outboxID: outboxID) {
         case .leaveToLease(let reason):
             // Nothing is recorded or erased: the lease brings the event back.
             storeUnavailable(PostCallError(.database, reason), while: "loading webservice \(entry.webservice)")
         case .finish(let decision, let isPrivate):
-            let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
             var finished = record(entry, decision, isPrivate: isPrivate, timing: timing)
             // Given up without sending (crash strikes): a private webservice's files go all the same.
             if case .success(let (webservice, _)) = compiled, webservice.sendsFiles,
@@ -292,7 +290,6 @@ public final class DeliveryWorker {
             unrecorded.append(finished)
         case .send(let request):
             guard case .success(let (webservice, _)) = compiled else { return }
-            let timing = Timing(startedAt: startedAt, startedNanoseconds: startedNanoseconds)
             var files: [UploadFile] = []
             for path in request.upload?.paths ?? [] {
                 switch fileAccess.open(path) {
@@ -316,8 +313,7 @@ public final class DeliveryWorker {
         redirectsFollowed: Int, transfer reused: HTTPTransfer?
     ) {
         // Redirects share the attempt's timeout.
-        let elapsed = Int64((Timestamp.monotonicNanoseconds() - timing.startedNanoseconds) / 1_000_000)
-        let remaining = max(1, webservice.timeoutMilliseconds - elapsed)
+        let remaining = max(1, webservice.timeoutMilliseconds - timing.elapsedMilliseconds)
         do {
             let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer()
             // A redirect sends the files again from their start.
@@ -394,6 +390,13 @@ public final class DeliveryWorker {
     private struct Timing {
         let startedAt: Milliseconds
         let startedNanoseconds: UInt64
+
+        /// The attempt's wall clock start and monotonic start, now.
+        static func now() -> Timing {
+            Timing(startedAt: Timestamp.now(), startedNanoseconds: Timestamp.monotonicNanoseconds())
+        }
+
+        var elapsedMilliseconds: Int64 { Int64((Timestamp.monotonicNanoseconds() - startedNanoseconds) / 1_000_000) }
     }
 
     private func record(
@@ -401,9 +404,9 @@ public final class DeliveryWorker {
         request: HTTPRequest? = nil, files: [UploadFile] = [], webservice: Webservice? = nil, httpStatus: Int? = nil,
         response: String? = nil
     ) -> AttemptRecord {
-        let duration = Int64((Timestamp.monotonicNanoseconds() - timing.startedNanoseconds) / 1_000_000)
         var record = AttemptRecord(
-            entry: entry, worker: configuration.workerID, startedAt: timing.startedAt, durationMilliseconds: duration,
+            entry: entry, worker: configuration.workerID, startedAt: timing.startedAt,
+            durationMilliseconds: timing.elapsedMilliseconds,
             outcome: .delivered, httpStatus: httpStatus, error: decision.error, isPrivate: isPrivate)
         switch decision.outcome {
         case .delivered: record.outcome = .delivered

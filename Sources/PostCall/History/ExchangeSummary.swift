@@ -36,28 +36,28 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
 
     /// The JSON kept in `attempts.request` for `request`, whose uploads are `files`.
     static func requestJSON(_ request: HTTPRequest, files: [UploadFile] = []) -> String {
+        let body: [UInt8]
+        let bodyBytes: Int
+        var summaries: [FileSummary]?
         switch request.upload {
         case nil:
-            let body = request.body ?? []
-            return json(
-                method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
-                body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: body.count)
+            body = request.body ?? []
+            bodyBytes = body.count
         case .multipart(let fields, let parts):
             // The text parts one per line, as `name: value`; the files by name and size only.
-            let text = fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
-            let summaries = zip(parts, files).map { part, file in
+            body = Array(fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n").utf8)
+            bodyBytes = body.count + Int(files.reduce(0) { $0 + $1.size })
+            summaries = zip(parts, files).map { part, file in
                 FileSummary(field: part.name, name: file.name, size: file.size, contentType: file.contentType)
             }
-            return json(
-                method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
-                body: String(decoding: Array(text.utf8.prefix(HTTPTransfer.keptBodyBytes)), as: UTF8.self), bodyBytes: text.utf8.count + Int(files.reduce(0) { $0 + $1.size }),
-                files: summaries)
         case .rawBody:
-            let summaries = files.map { FileSummary(field: nil, name: $0.name, size: $0.size, contentType: $0.contentType) }
-            return json(
-                method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers, body: "",
-                bodyBytes: Int(files.first?.size ?? 0), files: summaries)
+            body = []
+            bodyBytes = Int(files.first?.size ?? 0)
+            summaries = files.map { FileSummary(field: nil, name: $0.name, size: $0.size, contentType: $0.contentType) }
         }
+        return json(
+            method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
+            body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: bodyBytes, files: summaries)
     }
 
     /// The JSON kept in `attempts.response`.

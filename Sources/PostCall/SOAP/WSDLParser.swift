@@ -29,7 +29,6 @@ struct WSDLParser {
             throw PostCallError(.invalidInput, "\(source) is not a WSDL 1.1 document (its root is not wsdl:definitions)")
         }
         var loader = Loader(fetch: fetch)
-        loader.keep(document)
         try loader.loadDefinitions(root, location: source)
         let index = Index(loader)
         var operations: [String: WSDLOperation] = [:]
@@ -163,7 +162,6 @@ extension WSDLParser {
     /// Walks imports and includes, each document fetched once, within ``maximumDocuments``.
     struct Loader {
         let fetch: (String) throws -> [UInt8]
-        var documents: [XMLDocument] = []
         var definitions: [XMLElement] = []
         var schemas: [Schema] = []
         var failures: [String] = []
@@ -171,8 +169,6 @@ extension WSDLParser {
         private let deadline = Timestamp.monotonicNanoseconds() + WSDLParser.importDeadlineNanoseconds
 
         init(fetch: @escaping (String) throws -> [UInt8]) { self.fetch = fetch }
-
-        mutating func keep(_ document: XMLDocument) { documents.append(document) }
 
         mutating func loadDefinitions(_ root: XMLElement, location: String) throws {
             seen.insert(location)
@@ -218,7 +214,6 @@ extension WSDLParser {
             do {
                 let document = try XMLDocument(try fetch(location), source: location)
                 guard let root = document.root else { return nil }
-                documents.append(document)
                 return (root, location)
             } catch let error as PostCallError {
                 failures.append(error.message)

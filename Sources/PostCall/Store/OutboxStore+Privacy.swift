@@ -31,26 +31,28 @@ extension OutboxStore {
         try database.run(
             "UPDATE outbox SET variables = '{}' WHERE webservice = ? AND state IN ('delivered', 'dead') AND variables <> '{}'",
             [.text(webservice)])
-        let eventErrors = try database.query(
-            "SELECT id, last_error FROM outbox WHERE webservice = ? AND last_error IS NOT NULL", [.text(webservice)]
-        ) { ($0.int64(0), $0.text(1)) }
-        for (id, error) in eventErrors where AttemptFailure.privateForm(of: error) != error {
-            try database.run("UPDATE outbox SET last_error = ? WHERE id = ?", [.text(AttemptFailure.privateForm(of: error)), .integer(id)])
-        }
-        let attemptErrors = try database.query(
-            """
-            SELECT attempts.id, attempts.error FROM attempts JOIN outbox ON outbox.id = attempts.event_id
-            WHERE outbox.webservice = ? AND attempts.error IS NOT NULL
-            """, [.text(webservice)]
-        ) { ($0.int64(0), $0.text(1)) }
-        for (id, error) in attemptErrors where AttemptFailure.privateForm(of: error) != error {
-            try database.run("UPDATE attempts SET error = ? WHERE id = ?", [.text(AttemptFailure.privateForm(of: error)), .integer(id)])
-        }
+        try reduceErrorsToTheirClass(
+            select: "SELECT id, last_error FROM outbox WHERE webservice = ? AND last_error IS NOT NULL",
+            update: "UPDATE outbox SET last_error = ? WHERE id = ?", webservice: webservice)
+        try reduceErrorsToTheirClass(
+            select: """
+                SELECT attempts.id, attempts.error FROM attempts JOIN outbox ON outbox.id = attempts.event_id
+                WHERE outbox.webservice = ? AND attempts.error IS NOT NULL
+                """,
+            update: "UPDATE attempts SET error = ? WHERE id = ?", webservice: webservice)
         try database.run(
             """
             UPDATE attempts SET request = NULL, response = NULL
             WHERE event_id IN (SELECT id FROM outbox WHERE webservice = ?) AND (request IS NOT NULL OR response IS NOT NULL)
             """, [.text(webservice)])
         try requestScrub()
+    }
+
+    /// Rewrites each error `select` finds (rows of id and text) to its private form, with `update`.
+    private func reduceErrorsToTheirClass(select: String, update: String, webservice: String) throws {
+        let errors = try database.query(select, [.text(webservice)]) { ($0.int64(0), $0.text(1)) }
+        for (id, error) in errors where AttemptFailure.privateForm(of: error) != error {
+            try database.run(update, [.text(AttemptFailure.privateForm(of: error)), .integer(id)])
+        }
     }
 }

@@ -341,4 +341,25 @@ final class DeliveryDeciderTests: XCTestCase {
             XCTAssertEqual(breaker.health(after: row.signals, from: row.from, now: now), row.to, "\(row.from) + \(row.signals)")
         }
     }
+
+    // MARK: Store outages
+
+    /// A database outage: said once, retried fast at first, then at most every 5 s; a success ends it.
+    func testAStoreOutageIsSaidOnceAndRetriedWithBackoff() {
+        var outage = StoreOutage()
+        XCTAssertFalse(outage.recover(), "no outage to end")
+        let table: [(failedAt: Milliseconds, says: Bool, retryAt: Milliseconds)] = [
+            (now, true, now + 250), (now + 250, false, now + 750), (now + 750, false, now + 1_750),
+            (now + 1_750, false, now + 3_750), (now + 3_750, false, now + 7_750), (now + 7_750, false, now + 12_750),
+        ]
+        for row in table {
+            XCTAssertEqual(outage.fail(now: row.failedAt), row.says, "\(row)")
+            XCTAssertEqual(outage.retryAt, row.retryAt, "\(row)")
+        }
+        for _ in 0..<100 { _ = outage.fail(now: now) }
+        XCTAssertEqual(outage.retryAt, now + StoreOutage.maximumDelay, "the shift never overflows")
+        XCTAssertTrue(outage.recover())
+        XCTAssertFalse(outage.isOngoing)
+        XCTAssertTrue(outage.fail(now: now), "the next outage is said again")
+    }
 }

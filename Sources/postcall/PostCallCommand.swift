@@ -41,19 +41,15 @@ struct DatabaseOptions: ParsableArguments {
         help: "The SQLite database file, or a PostgreSQL URI postgresql://user@host/db (env: POSTCALL_DB; default: postcall.db).")
     var db: String = environment("POSTCALL_DB") ?? "postcall.db"
 
-    /// Whether `db` names a PostgreSQL database rather than a SQLite file.
-    var isPostgres: Bool { db.lowercased().hasPrefix("postgresql://") || db.lowercased().hasPrefix("postgres://") }
+    /// The SQLite file or PostgreSQL database `db` names.
+    var location: OutboxLocation { OutboxLocation(db) }
 
     /// Opens the outbox. Only the commands that set it up (`migrate`, `webservice set`, `enqueue`)
     /// create a missing file: for the others a missing file is a mistyped path, and an empty new
-    /// outbox would let a worker idle, or `health` say ok, while events pile up elsewhere.
+    /// outbox would let a worker idle, or `health` say ok, while events pile up elsewhere. A
+    /// PostgreSQL schema is created only by `migrate`.
     func openStore(create: Bool = false) throws -> OutboxStore {
-        guard !isPostgres else {
-            throw PostCallError(
-                .invalidInput,
-                "\(SecretMasking.maskURL(db)): on PostgreSQL only `postcall migrate` works yet; the fleet store is being built (issue 13)")
-        }
-        return try OutboxStore(path: db, create: create)
+        try OutboxStore(location: location, create: create)
     }
 }
 
@@ -64,13 +60,11 @@ struct FilesOptions: ParsableArguments {
         help: "A folder uploaded files may be read from and deleted in (repeatable; env POSTCALL_FILES_DIR, colon-separated; default: recordings beside the database).")
     var directories: [String] = []
 
-    /// The folders for the outbox at `databasePath`.
-    func access(databasePath: String) -> FileAccess {
+    /// The folders for `outbox`.
+    func access(outbox: OutboxLocation) -> FileAccess {
         let given = directories.isEmpty
             ? (environment("POSTCALL_FILES_DIR") ?? "").split(separator: ":").map(String.init) : directories
-        return FileAccess(
-            directories: given.isEmpty ? [FileAccess.defaultDirectory(forDatabase: databasePath)] : given,
-            databasePath: databasePath)
+        return FileAccess(directories: given, outbox: outbox)
     }
 }
 
@@ -85,14 +79,13 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        guard !database.isPostgres else {
-            let connection = try PostgresConnection(uri: database.db)
-            try connection.migrate()
-            print("database \(connection.description) is at schema version \(try connection.schemaVersion)")
-            return
-        }
-        let store = try database.openStore(create: true)
-        print("database \(database.db) is at schema version \(try store.database.schemaVersion)")
+        let connection: any SQLConnection =
+            switch database.location {
+            case .sqlite(let path): try Database(path: path, create: true)
+            case .postgres(let uri): try PostgresConnection(uri: uri)
+            }
+        try connection.migrate()
+        print("database \(connection.description) is at schema version \(try connection.schemaVersion)")
     }
 }
 

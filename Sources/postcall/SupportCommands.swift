@@ -98,7 +98,7 @@ struct PruneCommand: ParsableCommand {
             throw PostCallError(.invalidInput, "--older-than \(olderThan.debugDescription) must be a duration like 30d, 12h (at most 100 years)")
         }
         let store = try database.openStore()
-        let janitor = try FileJanitor(access: files.access(databasePath: store.database.path), store: store)
+        let janitor = try FileJanitor(access: files.access(outbox: store.location), store: store)
         var deletedFiles = 0
         let deleted = try store.pruneDelivered(before: Timestamp.now() - age) { batch in
             let leaving = Set(batch.map(\.id))
@@ -123,7 +123,7 @@ struct StatsCommand: ParsableCommand {
         let store = try database.openStore()
         var stats = try store.stats()
         (stats.filesWaiting, stats.filesWaitingBytes) = try FileJanitor(
-            access: files.access(databasePath: store.database.path), store: store
+            access: files.access(outbox: store.location), store: store
         ).waitingFiles(in: store)
         if format == .json { return try printJSON(stats) }
 

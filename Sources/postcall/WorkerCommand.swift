@@ -126,7 +126,7 @@ struct WorkerCommand: ParsableCommand {
                 idlePollInterval: max(1, duration(pollInterval)), drainTimeout: duration(drainTimeout),
                 retryPolicy: RetryPolicy(firstDelay: max(1, duration(retryFirstDelay)), maximumDelay: max(1, duration(retryMaxDelay))),
                 circuitBreaker: CircuitBreaker(threshold: breakerThreshold, maximumPause: duration(breakerMaxPause)))
-        configuration.fileDirectories = files.access(databasePath: database.db).directories
+        configuration.fileDirectories = files.access(outbox: database.location).directories
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
 
@@ -145,7 +145,7 @@ struct WorkerCommand: ParsableCommand {
     }
 
     /// Opens the store and makes the worker. A database that cannot be written yet (a full disk,
-    /// a lock held past the busy timeout) is waited for, as a running worker waits for it; a
+    /// a lock held past the busy timeout, a PostgreSQL server not up yet) is waited for, as a running worker waits for it; a
     /// stop while waiting returns `nil`. Anything else (a missing file, a newer schema) fails.
     private func startWorker(configuration: WorkerConfiguration, logger: Logger, stop: StopRequest) throws -> DeliveryWorker? {
         var announced: String?
@@ -155,7 +155,9 @@ struct WorkerCommand: ParsableCommand {
                 if announced != nil { logger.notice("database available again; starting") }
                 stop.attach(worker.stopHandle)
                 return worker
-            } catch let error as PostCallError where error.code == .diskFull || error.code == .databaseBusy {
+            } catch let error as PostCallError
+                where error.code == .diskFull || error.code == .databaseBusy || error.code == .databaseUnavailable
+            {
                 if announced != error.message {
                     logger.error("database unavailable at start; waiting, retrying every second", metadata: ["error": "\(error.message)"])
                     announced = error.message

@@ -18,7 +18,7 @@ final class DeliveryTests: EndToEndTestCase {
 
     /// Runs one worker until every event is final, stops it with SIGTERM and checks it exits 0.
     private func deliver(_ ids: [Int64], arguments: [String] = []) throws -> [Int64: EventSummary] {
-        let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"), arguments: arguments)
+        let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"), arguments: arguments)
         let events = try waitForFinalStates(store, ids: ids)
         XCTAssertEqual(worker.stop(), 0, worker.output)
         return events
@@ -34,211 +34,228 @@ final class DeliveryTests: EndToEndTestCase {
     }
 
     func testARunningWorkerPicksUpAnEditedWebserviceAtTheNextClaim() throws {
-        try set(["survey", "--url", "\(server.baseURL)/before"])
-        let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
-        let first = try store.enqueue(webservice: "survey", callID: "c1")
-        try waitForFinalStates(store, ids: [first])
-        try set(["survey", "--url", "\(server.baseURL)/after", "--header", "X-Edited: yes"])
-        let second = try store.enqueue(webservice: "survey", callID: "c2")
-        let events = try waitForFinalStates(store, ids: [second])
-        XCTAssertEqual(worker.stop(), 0, worker.output)
-        XCTAssertEqual(events[second]?.state, .delivered)
-        let byEvent = try requestsByEvent()
-        XCTAssertEqual(byEvent[first]?.map(\.target), ["/before"])
-        XCTAssertEqual(byEvent[second]?.map(\.target), ["/after"])
-        XCTAssertEqual(byEvent[second]?.first?.header("X-Edited"), "yes")
+        try onEachBackend {
+            try set(["survey", "--url", "\(server.baseURL)/before"])
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"))
+            let first = try store.enqueue(webservice: "survey", callID: "c1")
+            try waitForFinalStates(store, ids: [first])
+            try set(["survey", "--url", "\(server.baseURL)/after", "--header", "X-Edited: yes"])
+            let second = try store.enqueue(webservice: "survey", callID: "c2")
+            let events = try waitForFinalStates(store, ids: [second])
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+            XCTAssertEqual(events[second]?.state, .delivered)
+            let byEvent = try requestsByEvent()
+            XCTAssertEqual(byEvent[first]?.map(\.target), ["/before"])
+            XCTAssertEqual(byEvent[second]?.map(\.target), ["/after"])
+            XCTAssertEqual(byEvent[second]?.first?.header("X-Edited"), "yes")
+        }
     }
 
     func testEveryRequestTypeArrivesWithTheRightMethodQueryBodyAndHeaders() throws {
-        let base = server.baseURL
-        try set(["get", "--method", "GET", "--url", "\(base)/get/{{call_id}}?fixed=1", "--param", "v={{v}}",
-                 "--param", "n={{n}}", "--header", "X-Name: {{name}}"])
-        try set(["delete", "--method", "DELETE", "--url", "\(base)/delete", "--param", "v={{v}}"])
-        try set(["post", "--method", "POST", "--url", "\(base)/post", "--param", "v={{v}}", "--param", "reason={{reason}}"])
-        try set(["put", "--method", "PUT", "--url", "\(base)/put", "--param", "v={{v}}"])
-        try set(["json", "--method", "POST_RAW", "--url", "\(base)/json", "--header", "Content-Type: application/json",
-                 "--body", #"{"v":"{{v}}","n":{{n}},"event":{{event_id}}}"#, "--param", "src=ivr"])
-        try set(["xml", "--method", "POST_RAW", "--url", "\(base)/xml", "--header", "Content-Type: application/xml",
-                 "--body", "<r><v>{{v}}</v></r>"])
-        try set(["text", "--method", "POST_RAW", "--url", "\(base)/text", "--body", "v={{v}}"])
+        try onEachBackend {
+            let base = server.baseURL
+            try set(["get", "--method", "GET", "--url", "\(base)/get/{{call_id}}?fixed=1", "--param", "v={{v}}",
+                     "--param", "n={{n}}", "--header", "X-Name: {{name}}"])
+            try set(["delete", "--method", "DELETE", "--url", "\(base)/delete", "--param", "v={{v}}"])
+            try set(["post", "--method", "POST", "--url", "\(base)/post", "--param", "v={{v}}", "--param", "reason={{reason}}"])
+            try set(["put", "--method", "PUT", "--url", "\(base)/put", "--param", "v={{v}}"])
+            try set(["json", "--method", "POST_RAW", "--url", "\(base)/json", "--header", "Content-Type: application/json",
+                     "--body", #"{"v":"{{v}}","n":{{n}},"event":{{event_id}}}"#, "--param", "src=ivr"])
+            try set(["xml", "--method", "POST_RAW", "--url", "\(base)/xml", "--header", "Content-Type: application/xml",
+                     "--body", "<r><v>{{v}}</v></r>"])
+            try set(["text", "--method", "POST_RAW", "--url", "\(base)/text", "--body", "v={{v}}"])
 
-        let vars = try variables(["v": tricky, "n": "5", "name": "José"])
-        var ids: [String: Int64] = [:]
-        for name in ["get", "delete", "post", "put", "json", "xml", "text"] {
-            ids[name] = try store.enqueue(webservice: name, callID: "call 1/ü", reason: "exit", variablesJSON: vars)
-        }
-        // One transfer slot: a single libcurl handle carries every method in turn, so nothing of one
-        // request (method, body, headers) may leak into the next.
-        let events = try deliver(Array(ids.values), arguments: ["--concurrency", "1"])
-        XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered }, "\(events.values.map { ($0.webservice, $0.lastError) })")
+            let vars = try variables(["v": tricky, "n": "5", "name": "José"])
+            var ids: [String: Int64] = [:]
+            for name in ["get", "delete", "post", "put", "json", "xml", "text"] {
+                ids[name] = try store.enqueue(webservice: name, callID: "call 1/ü", reason: "exit", variablesJSON: vars)
+            }
+            // One transfer slot: a single libcurl handle carries every method in turn, so nothing of one
+            // request (method, body, headers) may leak into the next.
+            let events = try deliver(Array(ids.values), arguments: ["--concurrency", "1"])
+            XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered }, "\(events.values.map { ($0.webservice, $0.lastError) })")
 
-        let byEvent = try requestsByEvent()
-        func only(_ name: String) throws -> RecordedRequest {
-            let requests = byEvent[try XCTUnwrap(ids[name])] ?? []
-            XCTAssertEqual(requests.count, 1, name)
-            return try XCTUnwrap(requests.first)
-        }
+            let byEvent = try requestsByEvent()
+            func only(_ name: String) throws -> RecordedRequest {
+                let requests = byEvent[try XCTUnwrap(ids[name])] ?? []
+                XCTAssertEqual(requests.count, 1, name)
+                return try XCTUnwrap(requests.first)
+            }
 
-        let get = try only("get")
-        XCTAssertEqual(get.method, "GET")
-        XCTAssertEqual(get.target, "/get/call%201%2F%C3%BC?fixed=1&v=\(trickyForm)&n=5")
-        XCTAssertEqual(get.body, "")
-        // The server reads header bytes as Latin-1; the UTF-8 bytes must be exactly José's.
-        XCTAssertEqual(get.header("X-Name").map { String(decoding: $0.unicodeScalars.map { UInt8($0.value) }, as: UTF8.self) }, "José")
+            let get = try only("get")
+            XCTAssertEqual(get.method, "GET")
+            XCTAssertEqual(get.target, "/get/call%201%2F%C3%BC?fixed=1&v=\(trickyForm)&n=5")
+            XCTAssertEqual(get.body, "")
+            // The server reads header bytes as Latin-1; the UTF-8 bytes must be exactly José's.
+            XCTAssertEqual(get.header("X-Name").map { String(decoding: $0.unicodeScalars.map { UInt8($0.value) }, as: UTF8.self) }, "José")
 
-        let delete = try only("delete")
-        XCTAssertEqual(delete.method, "DELETE")
-        XCTAssertEqual(delete.target, "/delete?v=\(trickyForm)")
+            let delete = try only("delete")
+            XCTAssertEqual(delete.method, "DELETE")
+            XCTAssertEqual(delete.target, "/delete?v=\(trickyForm)")
 
-        let post = try only("post")
-        XCTAssertEqual(post.method, "POST")
-        XCTAssertEqual(post.body, "v=\(trickyForm)&reason=exit")
-        XCTAssertEqual(post.header("Content-Type"), "application/x-www-form-urlencoded")
+            let post = try only("post")
+            XCTAssertEqual(post.method, "POST")
+            XCTAssertEqual(post.body, "v=\(trickyForm)&reason=exit")
+            XCTAssertEqual(post.header("Content-Type"), "application/x-www-form-urlencoded")
 
-        let put = try only("put")
-        XCTAssertEqual(put.method, "PUT")
-        XCTAssertEqual(put.body, "v=\(trickyForm)")
-        XCTAssertEqual(put.header("Content-Type"), "application/x-www-form-urlencoded")
+            let put = try only("put")
+            XCTAssertEqual(put.method, "PUT")
+            XCTAssertEqual(put.body, "v=\(trickyForm)")
+            XCTAssertEqual(put.header("Content-Type"), "application/x-www-form-urlencoded")
 
-        let json = try only("json")
-        XCTAssertEqual(json.method, "POST")
-        XCTAssertEqual(json.target, "/json?src=ivr")
-        XCTAssertEqual(json.header("Content-Type"), "application/json")
-        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [String: Any])
-        XCTAssertEqual(parsed["v"] as? String, tricky, "the JSON body must carry the value intact")
-        XCTAssertEqual(parsed["n"] as? Int, 5)
-        XCTAssertEqual(parsed["event"] as? Int, Int(try XCTUnwrap(ids["json"])))
+            let json = try only("json")
+            XCTAssertEqual(json.method, "POST")
+            XCTAssertEqual(json.target, "/json?src=ivr")
+            XCTAssertEqual(json.header("Content-Type"), "application/json")
+            let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [String: Any])
+            XCTAssertEqual(parsed["v"] as? String, tricky, "the JSON body must carry the value intact")
+            XCTAssertEqual(parsed["n"] as? Int, 5)
+            XCTAssertEqual(parsed["event"] as? Int, Int(try XCTUnwrap(ids["json"])))
 
-        let xml = try only("xml")
-        XCTAssertEqual(xml.body, "<r><v>a&amp;b=c d&quot;e&apos;&lt;f&gt;ü€&#13;\nX</v></r>")
+            let xml = try only("xml")
+            XCTAssertEqual(xml.body, "<r><v>a&amp;b=c d&quot;e&apos;&lt;f&gt;ü€&#13;\nX</v></r>")
 
-        let text = try only("text")
-        XCTAssertEqual(text.body, "v=\(tricky)")
-        XCTAssertEqual(text.header("Content-Type"), "text/plain; charset=utf-8")
+            let text = try only("text")
+            XCTAssertEqual(text.body, "v=\(tricky)")
+            XCTAssertEqual(text.header("Content-Type"), "text/plain; charset=utf-8")
 
-        for (name, id) in ids {
-            let request = try only(name)
-            XCTAssertEqual(request.headerCount("Idempotency-Key"), 1, name)
-            XCTAssertEqual(request.header("Idempotency-Key"), "\(try store.outboxID())-\(id)", name)
+            for (name, id) in ids {
+                let request = try only(name)
+                XCTAssertEqual(request.headerCount("Idempotency-Key"), 1, name)
+                XCTAssertEqual(request.header("Idempotency-Key"), "\(try store.outboxID())-\(id)", name)
+            }
         }
     }
 
     func testALineBreakInAHeaderVariableIsRecordedAndNeverSent() throws {
-        try set(["hdr", "--url", "\(server.baseURL)/hdr", "--header", "X-Name: {{name}}"])
-        let bad = try store.enqueue(webservice: "hdr", callID: "c", variablesJSON: try variables(["name": "a\r\nX-Injected: 1"]))
-        let good = try store.enqueue(webservice: "hdr", callID: "c", variablesJSON: try variables(["name": "fine"]))
-        let events = try deliver([bad, good])
-        XCTAssertEqual(events[bad]?.state, .dead)
-        XCTAssertTrue(events[bad]?.lastError?.contains("header X-Name") == true, "\(String(describing: events[bad]?.lastError))")
-        XCTAssertEqual(events[good]?.state, .delivered)
-        let requests = try server.requests()
-        XCTAssertEqual(requests.count, 1)
-        XCTAssertNil(requests.first?.header("X-Injected"))
+        try onEachBackend {
+            try set(["hdr", "--url", "\(server.baseURL)/hdr", "--header", "X-Name: {{name}}"])
+            let bad = try store.enqueue(webservice: "hdr", callID: "c", variablesJSON: try variables(["name": "a\r\nX-Injected: 1"]))
+            let good = try store.enqueue(webservice: "hdr", callID: "c", variablesJSON: try variables(["name": "fine"]))
+            let events = try deliver([bad, good])
+            XCTAssertEqual(events[bad]?.state, .dead)
+            XCTAssertTrue(events[bad]?.lastError?.contains("header X-Name") == true, "\(String(describing: events[bad]?.lastError))")
+            XCTAssertEqual(events[good]?.state, .delivered)
+            let requests = try server.requests()
+            XCTAssertEqual(requests.count, 1)
+            XCTAssertNil(requests.first?.header("X-Injected"))
+        }
     }
 
     func testTimeoutIsEnforcedAndRecordedAsARetry() throws {
-        try set(["slow", "--url", "\(server.baseURL)/sleep/5000", "--timeout", "0.5"])
-        let id = try store.enqueue(webservice: "slow", callID: "c")
-        let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
-        try waitUntil { !(try store.attempts(eventID: id).isEmpty) }
-        XCTAssertEqual(worker.stop(), 0, worker.output)
+        try onEachBackend {
+            try set(["slow", "--url", "\(server.baseURL)/sleep/5000", "--timeout", "0.5"])
+            let id = try store.enqueue(webservice: "slow", callID: "c")
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"))
+            try waitUntil { !(try store.attempts(eventID: id).isEmpty) }
+            XCTAssertEqual(worker.stop(), 0, worker.output)
 
-        let attempt = try XCTUnwrap(try store.attempts(eventID: id).first)
-        XCTAssertEqual(attempt.outcome, .retry)
-        XCTAssertTrue(attempt.error?.hasPrefix("timeout") == true, "\(String(describing: attempt.error))")
-        XCTAssertLessThan(attempt.durationMilliseconds, 5_000, "the 0.5 s timeout must cut the 5 s response short")
-        XCTAssertNil(attempt.httpStatus)
-        let event = try XCTUnwrap(try store.event(id: id))
-        XCTAssertEqual(event.state, .pending)
-        XCTAssertNotNil(event.nextAttemptAt)
+            let attempt = try XCTUnwrap(try store.attempts(eventID: id).first)
+            XCTAssertEqual(attempt.outcome, .retry)
+            XCTAssertTrue(attempt.error?.hasPrefix("timeout") == true, "\(String(describing: attempt.error))")
+            XCTAssertLessThan(attempt.durationMilliseconds, 5_000, "the 0.5 s timeout must cut the 5 s response short")
+            XCTAssertNil(attempt.httpStatus)
+            let event = try XCTUnwrap(try store.event(id: id))
+            XCTAssertEqual(event.state, .pending)
+            XCTAssertNotNil(event.nextAttemptAt)
+        }
     }
 
     func testNon2xxIsRecordedServerErrorsRetryClientErrorsDie() throws {
-        try set(["unavailable", "--url", "\(server.baseURL)/status/503"])
-        try set(["missing", "--url", "\(server.baseURL)/status/404"])
-        let unavailable = try store.enqueue(webservice: "unavailable", callID: "c")
-        let missing = try store.enqueue(webservice: "missing", callID: "c")
-        let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
-        try waitUntil { try store.attempts(eventID: unavailable).count == 1 && store.event(id: missing)?.state == .dead }
-        XCTAssertEqual(worker.stop(), 0, worker.output)
+        try onEachBackend {
+            try set(["unavailable", "--url", "\(server.baseURL)/status/503"])
+            try set(["missing", "--url", "\(server.baseURL)/status/404"])
+            let unavailable = try store.enqueue(webservice: "unavailable", callID: "c")
+            let missing = try store.enqueue(webservice: "missing", callID: "c")
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"))
+            try waitUntil { try store.attempts(eventID: unavailable).count == 1 && store.event(id: missing)?.state == .dead }
+            XCTAssertEqual(worker.stop(), 0, worker.output)
 
-        XCTAssertEqual(try store.event(id: unavailable)?.state, .pending)
-        XCTAssertEqual(try store.attempts(eventID: unavailable).first?.httpStatus, 503)
-        XCTAssertEqual(try store.attempts(eventID: unavailable).first?.outcome, .retry)
-        XCTAssertEqual(try store.attempts(eventID: missing).first?.httpStatus, 404)
-        XCTAssertEqual(try store.event(id: missing)?.lastError, "http 404")
+            XCTAssertEqual(try store.event(id: unavailable)?.state, .pending)
+            XCTAssertEqual(try store.attempts(eventID: unavailable).first?.httpStatus, 503)
+            XCTAssertEqual(try store.attempts(eventID: unavailable).first?.outcome, .retry)
+            XCTAssertEqual(try store.attempts(eventID: missing).first?.httpStatus, 404)
+            XCTAssertEqual(try store.event(id: missing)?.lastError, "http 404")
+        }
     }
 
-    func testAnEventInsertedWithTheSqlite3ToolIsDelivered() throws {
-        try set(["survey", "--url", "\(server.baseURL)/survey/{{call_id}}", "--param", "q1={{q1}}", "--param", "ani={{ani}}"])
-        let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
-        let insert = try runProcess(
-            "/usr/bin/sqlite3",
-            [scratch.databasePath,
-             #"INSERT INTO outbox (webservice, call_id, reason, variables) VALUES ('survey', 'call-0001', 'hangup', '{"q1":"5","ani":"+15551230000"}');"#])
-        XCTAssertEqual(insert.status, 0, insert.stderr)
-        let id = try XCTUnwrap(try store.events(matching: HistoryFilter(callID: "call-0001")).first?.id)
-        try waitForFinalStates(store, ids: [id])
-        XCTAssertEqual(worker.stop(), 0, worker.output)
+    /// The IVR's INSERT, exactly as INTERFACE.md writes it, through sqlite3 or psql.
+    func testAnEventInsertedWithTheDatabasesOwnClientIsDelivered() throws {
+        try onEachBackend {
+            try set(["survey", "--url", "\(server.baseURL)/survey/{{call_id}}", "--param", "q1={{q1}}", "--param", "ani={{ani}}"])
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"))
+            let insert = try insertAsTheIVR(
+                #"INSERT INTO outbox (webservice, call_id, reason, variables) VALUES ('survey', 'call-0001', 'hangup', '{"q1":"5","ani":"+15551230000"}');"#)
+            XCTAssertEqual(insert.status, 0, insert.stderr)
+            let id = try XCTUnwrap(try store.events(matching: HistoryFilter(callID: "call-0001")).first?.id)
+            try waitForFinalStates(store, ids: [id])
+            XCTAssertEqual(worker.stop(), 0, worker.output)
 
-        XCTAssertEqual(try store.event(id: id)?.state, .delivered)
-        let request = try XCTUnwrap(try server.requests().first)
-        XCTAssertEqual(request.target, "/survey/call-0001")
-        XCTAssertEqual(request.body, "q1=5&ani=%2B15551230000")
+            XCTAssertEqual(try store.event(id: id)?.state, .delivered)
+            let request = try XCTUnwrap(try server.requests().first)
+            XCTAssertEqual(request.target, "/survey/call-0001")
+            XCTAssertEqual(request.body, "q1=5&ani=%2B15551230000")
 
-        let shown = try postcall(["show", "--db", scratch.databasePath, String(id), "--format", "json"])
-        XCTAssertEqual(shown.status, 0, shown.stderr)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual(json["state"] as? String, "delivered")
-        XCTAssertEqual(json["call_id"] as? String, "call-0001")
-        let log = try XCTUnwrap(json["attempt_log"] as? [[String: Any]])
-        XCTAssertEqual(log.count, 1)
-        XCTAssertEqual(log.first?["http_status"] as? Int, 200)
-        XCTAssertEqual(log.first?["outcome"] as? String, "delivered")
-        XCTAssertNotNil(log.first?["request"])
+            let shown = try postcall(["show", "--db", db, String(id), "--format", "json"])
+            XCTAssertEqual(shown.status, 0, shown.stderr)
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual(json["state"] as? String, "delivered")
+            XCTAssertEqual(json["call_id"] as? String, "call-0001")
+            let log = try XCTUnwrap(json["attempt_log"] as? [[String: Any]])
+            XCTAssertEqual(log.count, 1)
+            XCTAssertEqual(log.first?["http_status"] as? Int, 200)
+            XCTAssertEqual(log.first?["outcome"] as? String, "delivered")
+            XCTAssertNotNil(log.first?["request"])
+        }
     }
 
     func testTwoWorkersDeliverEveryEventOnce() throws {
-        try set(["survey", "--url", "\(server.baseURL)/sleep/5", "--param", "call={{call_id}}"])
-        let first = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("w1.log"), arguments: ["--id", "w1", "--concurrency", "16"])
-        let second = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("w2.log"), arguments: ["--id", "w2", "--concurrency", "16"])
-        var ids: [Int64] = []
-        for index in 0..<600 { ids.append(try store.enqueue(webservice: "survey", callID: "call-\(index)")) }
-        let events = try waitForFinalStates(store, ids: ids)
-        XCTAssertEqual(first.stop(), 0, first.output)
-        XCTAssertEqual(second.stop(), 0, second.output)
+        try onEachBackend {
+            try set(["survey", "--url", "\(server.baseURL)/sleep/5", "--param", "call={{call_id}}"])
+            let first = try WorkerProcess(database: db, logPath: scratch.path("w1.log"), arguments: ["--id", "w1", "--concurrency", "16"])
+            let second = try WorkerProcess(database: db, logPath: scratch.path("w2.log"), arguments: ["--id", "w2", "--concurrency", "16"])
+            var ids: [Int64] = []
+            for index in 0..<600 { ids.append(try store.enqueue(webservice: "survey", callID: "call-\(index)")) }
+            let events = try waitForFinalStates(store, ids: ids)
+            XCTAssertEqual(first.stop(), 0, first.output)
+            XCTAssertEqual(second.stop(), 0, second.output)
 
-        XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered && $0.attempts == 1 })
-        let byEvent = try requestsByEvent()
-        XCTAssertEqual(Set(byEvent.keys), Set(ids))
-        XCTAssertEqual(byEvent.values.filter { $0.count != 1 }.count, 0, "no event may be sent twice in the normal case")
-        let workers = try store.database.query("SELECT DISTINCT worker FROM attempts ORDER BY worker") { $0.text(0) }
-        XCTAssertEqual(workers, ["w1", "w2"], "both workers must have taken a share")
+            XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered && $0.attempts == 1 })
+            let byEvent = try requestsByEvent()
+            XCTAssertEqual(Set(byEvent.keys), Set(ids))
+            XCTAssertEqual(byEvent.values.filter { $0.count != 1 }.count, 0, "no event may be sent twice in the normal case")
+            let workers = try store.database.query("SELECT DISTINCT worker FROM attempts ORDER BY worker") { $0.text(0) }
+            XCTAssertEqual(workers, ["w1", "w2"], "both workers must have taken a share")
+        }
     }
 
     func testAKilledWorkersEventsAreDeliveredAfterTheirLease() throws {
-        try set(["slow", "--url", "\(server.baseURL)/sleep/3000", "--timeout", "1"])
-        let id = try store.enqueue(webservice: "slow", callID: "c")
-        let victim = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("victim.log"), arguments: ["--id", "victim"])
-        try waitUntil { try store.event(id: id)?.state == .inFlight }
-        victim.killHard()
-        // Point the webservice at a fast path; the lease (1 s timeout + 30 s grace) must expire first.
-        try set(["slow", "--url", "\(server.baseURL)/fast"])
-        try store.database.run("UPDATE outbox SET lease_expires_at = lease_expires_at - 31000 WHERE id = ?", [.integer(id)])
-        let rescuer = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("rescuer.log"), arguments: ["--id", "rescuer"])
-        let events = try waitForFinalStates(store, ids: [id])
-        XCTAssertEqual(rescuer.stop(), 0, rescuer.output)
-        XCTAssertEqual(events[id]?.state, .delivered)
-        XCTAssertEqual(events[id]?.attempts, 2, "the killed worker's claim counts as an attempt")
-        XCTAssertEqual(try store.attempts(eventID: id).map(\.worker), ["rescuer"])
+        try onEachBackend {
+            try set(["slow", "--url", "\(server.baseURL)/sleep/3000", "--timeout", "1"])
+            let id = try store.enqueue(webservice: "slow", callID: "c")
+            let victim = try WorkerProcess(database: db, logPath: scratch.path("victim.log"), arguments: ["--id", "victim"])
+            try waitUntil { try store.event(id: id)?.state == .inFlight }
+            victim.killHard()
+            // Point the webservice at a fast path; the lease (1 s timeout + 30 s grace) must expire first.
+            try set(["slow", "--url", "\(server.baseURL)/fast"])
+            try store.database.run("UPDATE outbox SET lease_expires_at = lease_expires_at - 31000 WHERE id = ?", [.integer(id)])
+            let rescuer = try WorkerProcess(database: db, logPath: scratch.path("rescuer.log"), arguments: ["--id", "rescuer"])
+            let events = try waitForFinalStates(store, ids: [id])
+            XCTAssertEqual(rescuer.stop(), 0, rescuer.output)
+            XCTAssertEqual(events[id]?.state, .delivered)
+            XCTAssertEqual(events[id]?.attempts, 2, "the killed worker's claim counts as an attempt")
+            XCTAssertEqual(try store.attempts(eventID: id).map(\.worker), ["rescuer"])
+        }
     }
 
     func testSIGTERMLetsTransfersInFlightFinish() throws {
-        try set(["slow", "--url", "\(server.baseURL)/sleep/1500", "--timeout", "10"])
-        let id = try store.enqueue(webservice: "slow", callID: "c")
-        let worker = try WorkerProcess(database: scratch.databasePath, logPath: scratch.path("worker.log"))
-        try waitUntil { try store.event(id: id)?.state == .inFlight }
-        XCTAssertEqual(worker.stop(), 0, worker.output)
-        XCTAssertEqual(try store.event(id: id)?.state, .delivered, "a stopping worker finishes what it started")
+        try onEachBackend {
+            try set(["slow", "--url", "\(server.baseURL)/sleep/1500", "--timeout", "10"])
+            let id = try store.enqueue(webservice: "slow", callID: "c")
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"))
+            try waitUntil { try store.event(id: id)?.state == .inFlight }
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+            XCTAssertEqual(try store.event(id: id)?.state, .delivered, "a stopping worker finishes what it started")
+        }
     }
 }

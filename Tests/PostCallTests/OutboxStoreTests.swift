@@ -179,8 +179,8 @@ final class OutboxStoreTests: XCTestCase {
 
     func testClaimReadsOnlyThePartialIndexesNeverTheWholeBacklog() throws {
         for (sql, values) in [
-            (OutboxStore.dueWebservicesSQL, [SQLValue.integer(0)]),
-            (OutboxStore.pendingSliceSQL, ["survey", 0, 10, 0]),
+            (ClaimSQL(.sqlite).dueWebservices, [SQLValue.integer(0)]),
+            (ClaimSQL(.sqlite).pendingSlice, ["survey", 0, 10, 0]),
         ] {
             let plan = try store.database.query("EXPLAIN QUERY PLAN " + sql, values) { $0.text(3) }
             XCTAssertTrue(plan.contains { $0.contains("USING INDEX outbox_pending_due (webservice=? AND next_attempt_at<?)") || $0.contains("USING COVERING INDEX outbox_pending_due (webservice=? AND next_attempt_at<?)") }, "\(plan)")

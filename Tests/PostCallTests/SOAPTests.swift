@@ -133,8 +133,7 @@ final class WSDLTests: XCTestCase {
 final class SOAPDeliveryTests: EndToEndTestCase {
     private var soap: TestHTTPServer!
 
-    override func setUpWithError() throws {
-        try super.setUpWithError()
+    override func prepareServers() throws {
         soap = try TestHTTPServer(scratch: scratch, script: "soap_server.py")
     }
 
@@ -146,72 +145,76 @@ final class SOAPDeliveryTests: EndToEndTestCase {
     private func wsdl(_ version: String) -> String { "http://127.0.0.1:\(soap.port)/soap\(version == "1.2" ? "12" : "11")?wsdl" }
 
     func testBothVersionsDeliverEveryParameterIntactAndFaultsAreClassified() throws {
-        let tricky = "<b>&amp; \"quoted\" 'single' ü€ <![CDATA[x]]>"
-        for version in ["1.1", "1.2"] {
-            try set(["survey\(version)", "--type", "soap", "--wsdl", wsdl(version), "--operation", "SubmitSurvey",
-                     "--soap-version", version, "--param", "callId={{call_id}}", "--param", "answer={{answer}}",
-                     "--param", "score={{score}}"])
-        }
-        try set(["client-fault", "--wsdl", wsdl("1.2"), "--operation", "FailClient", "--soap-version", "1.2", "--param", "callId={{call_id}}"])
-        try set(["server-fault", "--wsdl", wsdl("1.1"), "--operation", "FailServer", "--param", "callId={{call_id}}",
-                 "--max-attempts", "2", "--max-age", "0"])
-        let variables = String(decoding: try JSONSerialization.data(withJSONObject: ["answer": tricky, "score": 4]), as: UTF8.self)
-        let delivered = try ["1.1", "1.2"].map {
-            try store.enqueue(webservice: "survey\($0)", callID: "call-\($0)", variablesJSON: variables)
-        }
-        let clientFault = try store.enqueue(webservice: "client-fault", callID: "c")
-        let serverFault = try store.enqueue(webservice: "server-fault", callID: "s")
-        let worker = try WorkerProcess(
-            database: scratch.databasePath, logPath: scratch.path("worker.log"), arguments: ["--retry-first-delay", "100ms"])
-        let events = try waitForFinalStates(store, ids: delivered + [clientFault, serverFault])
-        XCTAssertEqual(worker.stop(), 0, worker.output)
+        try onEachBackend {
+            let tricky = "<b>&amp; \"quoted\" 'single' ü€ <![CDATA[x]]>"
+            for version in ["1.1", "1.2"] {
+                try set(["survey\(version)", "--type", "soap", "--wsdl", wsdl(version), "--operation", "SubmitSurvey",
+                         "--soap-version", version, "--param", "callId={{call_id}}", "--param", "answer={{answer}}",
+                         "--param", "score={{score}}"])
+            }
+            try set(["client-fault", "--wsdl", wsdl("1.2"), "--operation", "FailClient", "--soap-version", "1.2", "--param", "callId={{call_id}}"])
+            try set(["server-fault", "--wsdl", wsdl("1.1"), "--operation", "FailServer", "--param", "callId={{call_id}}",
+                     "--max-attempts", "2", "--max-age", "0"])
+            let variables = String(decoding: try JSONSerialization.data(withJSONObject: ["answer": tricky, "score": 4]), as: UTF8.self)
+            let delivered = try ["1.1", "1.2"].map {
+                try store.enqueue(webservice: "survey\($0)", callID: "call-\($0)", variablesJSON: variables)
+            }
+            let clientFault = try store.enqueue(webservice: "client-fault", callID: "c")
+            let serverFault = try store.enqueue(webservice: "server-fault", callID: "s")
+            let worker = try WorkerProcess(
+                database: db, logPath: scratch.path("worker.log"), arguments: ["--retry-first-delay", "100ms"])
+            let events = try waitForFinalStates(store, ids: delivered + [clientFault, serverFault])
+            XCTAssertEqual(worker.stop(), 0, worker.output)
 
-        for id in delivered { XCTAssertEqual(events[id]?.state, .delivered, "\(String(describing: events[id]?.lastError))") }
-        let received = try soap.logEntries()
-        XCTAssertEqual(received.count, 2)
-        for entry in received {
-            XCTAssertEqual(entry["answer"] as? String, tricky, "the server must decode exactly what the IVR stored")
-            XCTAssertEqual(entry["score"] as? Int, 4)
-        }
-        let soap11 = try XCTUnwrap(received.first { $0["callId"] as? String == "call-1.1" })
-        XCTAssertEqual(soap11["contentType"] as? String, "text/xml; charset=utf-8")
-        XCTAssertEqual(soap11["soapAction"] as? String, "\"SubmitSurvey\"")
-        let soap12 = try XCTUnwrap(received.first { $0["callId"] as? String == "call-1.2" })
-        XCTAssertEqual(soap12["contentType"] as? String, "application/soap+xml; charset=utf-8; action=\"SubmitSurvey\"")
+            for id in delivered { XCTAssertEqual(events[id]?.state, .delivered, "\(String(describing: events[id]?.lastError))") }
+            let received = try soap.logEntries()
+            XCTAssertEqual(received.count, 2)
+            for entry in received {
+                XCTAssertEqual(entry["answer"] as? String, tricky, "the server must decode exactly what the IVR stored")
+                XCTAssertEqual(entry["score"] as? Int, 4)
+            }
+            let soap11 = try XCTUnwrap(received.first { $0["callId"] as? String == "call-1.1" })
+            XCTAssertEqual(soap11["contentType"] as? String, "text/xml; charset=utf-8")
+            XCTAssertEqual(soap11["soapAction"] as? String, "\"SubmitSurvey\"")
+            let soap12 = try XCTUnwrap(received.first { $0["callId"] as? String == "call-1.2" })
+            XCTAssertEqual(soap12["contentType"] as? String, "application/soap+xml; charset=utf-8; action=\"SubmitSurvey\"")
 
-        XCTAssertEqual(events[clientFault]?.state, .dead, "a client/sender fault is permanent")
-        XCTAssertEqual(events[clientFault]?.lastError, "soap fault Sender: answer out of range")
-        XCTAssertEqual(events[serverFault]?.state, .dead)
-        XCTAssertEqual(try store.attempts(eventID: serverFault).map(\.outcome), [.retry, .failed], "a server fault is retried")
-        XCTAssertEqual(try store.attempts(eventID: serverFault).first?.error, "soap fault Server.Database: database down")
+            XCTAssertEqual(events[clientFault]?.state, .dead, "a client/sender fault is permanent")
+            XCTAssertEqual(events[clientFault]?.lastError, "soap fault Sender: answer out of range")
+            XCTAssertEqual(events[serverFault]?.state, .dead)
+            XCTAssertEqual(try store.attempts(eventID: serverFault).map(\.outcome), [.retry, .failed], "a server fault is retried")
+            XCTAssertEqual(try store.attempts(eventID: serverFault).first?.error, "soap fault Server.Database: database down")
+        }
     }
 
     func testSettingASOAPWebserviceIsValidatedAgainstTheWSDL() throws {
-        let unknownOperation = try run(["webservice", "set", "x", "--wsdl", wsdl("1.1"), "--operation", "Nope"])
-        XCTAssertEqual(unknownOperation.status, 2)
-        XCTAssertTrue(unknownOperation.stderr.contains("has no operation Nope; it offers: SubmitSurvey"), unknownOperation.stderr)
-        let unknownParameter = try run(["webservice", "set", "x", "--wsdl", wsdl("1.1"), "--operation", "SubmitSurvey", "--param", "callId=1", "--param", "colour=red"])
-        XCTAssertEqual(unknownParameter.status, 2)
-        XCTAssertTrue(unknownParameter.stderr.contains("has no parameter colour"), unknownParameter.stderr)
-        let missingRequired = try run(["webservice", "set", "x", "--wsdl", wsdl("1.1"), "--operation", "SubmitSurvey", "--param", "answer=1"])
-        XCTAssertEqual(missingRequired.status, 2)
-        XCTAssertTrue(missingRequired.stderr.contains("requires parameter callId"), missingRequired.stderr)
-        let unreachable = try run(["webservice", "set", "x", "--wsdl", "http://127.0.0.1:1/service?wsdl", "--operation", "SubmitSurvey"])
-        XCTAssertEqual(unreachable.status, 1)
-        XCTAssertTrue(unreachable.stderr.contains("cannot fetch WSDL http://127.0.0.1:1/service?wsdl: connect"), unreachable.stderr)
-        XCTAssertNil(try store.webservice(named: "x"), "nothing is stored after a refusal")
+        try onEachBackend {
+            let unknownOperation = try run(["webservice", "set", "x", "--wsdl", wsdl("1.1"), "--operation", "Nope"])
+            XCTAssertEqual(unknownOperation.status, 2)
+            XCTAssertTrue(unknownOperation.stderr.contains("has no operation Nope; it offers: SubmitSurvey"), unknownOperation.stderr)
+            let unknownParameter = try run(["webservice", "set", "x", "--wsdl", wsdl("1.1"), "--operation", "SubmitSurvey", "--param", "callId=1", "--param", "colour=red"])
+            XCTAssertEqual(unknownParameter.status, 2)
+            XCTAssertTrue(unknownParameter.stderr.contains("has no parameter colour"), unknownParameter.stderr)
+            let missingRequired = try run(["webservice", "set", "x", "--wsdl", wsdl("1.1"), "--operation", "SubmitSurvey", "--param", "answer=1"])
+            XCTAssertEqual(missingRequired.status, 2)
+            XCTAssertTrue(missingRequired.stderr.contains("requires parameter callId"), missingRequired.stderr)
+            let unreachable = try run(["webservice", "set", "x", "--wsdl", "http://127.0.0.1:1/service?wsdl", "--operation", "SubmitSurvey"])
+            XCTAssertEqual(unreachable.status, 1)
+            XCTAssertTrue(unreachable.stderr.contains("cannot fetch WSDL http://127.0.0.1:1/service?wsdl: connect"), unreachable.stderr)
+            XCTAssertNil(try store.webservice(named: "x"), "nothing is stored after a refusal")
 
-        try set(["ok", "--wsdl", wsdl("1.2"), "--operation", "SubmitSurvey", "--soap-version", "1.2", "--param", "callId={{call_id}}"])
-        let stored = try XCTUnwrap(try store.webservice(named: "ok"))
-        XCTAssertEqual(stored.url, "http://127.0.0.1:\(soap.port)/soap12", "the endpoint comes from the WSDL")
-        XCTAssertEqual(stored.soap?.soapAction, "SubmitSurvey")
-        XCTAssertEqual(stored.soap?.operation.parameterRoots.map(\.name), ["callId", "answer", "score"])
+            try set(["ok", "--wsdl", wsdl("1.2"), "--operation", "SubmitSurvey", "--soap-version", "1.2", "--param", "callId={{call_id}}"])
+            let stored = try XCTUnwrap(try store.webservice(named: "ok"))
+            XCTAssertEqual(stored.url, "http://127.0.0.1:\(soap.port)/soap12", "the endpoint comes from the WSDL")
+            XCTAssertEqual(stored.soap?.soapAction, "SubmitSurvey")
+            XCTAssertEqual(stored.soap?.operation.parameterRoots.map(\.name), ["callId", "answer", "score"])
 
-        let refreshed = try run(["webservice", "refresh", "ok"])
-        XCTAssertEqual(refreshed.status, 0, refreshed.stderr)
-        XCTAssertEqual(try store.webservice(named: "ok"), stored)
-        let listed = try postcall(["wsdl", wsdl("1.1"), "--format", "json"])
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual((json["operations"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["SubmitSurvey", "FailClient", "FailServer"])
+            let refreshed = try run(["webservice", "refresh", "ok"])
+            XCTAssertEqual(refreshed.status, 0, refreshed.stderr)
+            XCTAssertEqual(try store.webservice(named: "ok"), stored)
+            let listed = try postcall(["wsdl", wsdl("1.1"), "--format", "json"])
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual((json["operations"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["SubmitSurvey", "FailClient", "FailServer"])
+        }
     }
 }

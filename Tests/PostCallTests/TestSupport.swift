@@ -202,33 +202,97 @@ func waitUntil(_ limit: TimeInterval = 30, file: StaticString = #filePath, line:
     }
 }
 
-/// A test with its own scratch directory, database and recording HTTP server on 127.0.0.1.
+/// The outbox a test runs against.
+enum TestBackend: String, CaseIterable {
+    case sqlite, postgres
+}
+
+/// A test with its own scratch directory, outbox and recording HTTP server on 127.0.0.1.
+///
+/// Each test's body runs in ``onEachBackend(_:)``: on a SQLite file, then on a PostgreSQL
+/// database of its own (``PostgresTestServer``), with a fresh scratch directory and server each
+/// time. A failure names the backend it happened on. (XCTest on Linux neither discovers
+/// inherited test methods nor lets a test case run twice, hence the loop in the body.)
 class EndToEndTestCase: XCTestCase {
     var scratch: Scratch!
     var server: TestHTTPServer!
     var store: OutboxStore!
+    private(set) var backend: TestBackend = .sqlite
+    /// What `--db` takes for this test's outbox: the SQLite file's path or the PostgreSQL URI.
+    private(set) var db = ""
 
-    override func setUpWithError() throws {
-        scratch = try Scratch()
-        server = try TestHTTPServer(scratch: scratch)
-        store = try OutboxStore(path: scratch.databasePath)
+    /// Runs `body` once per backend, each time on a fresh outbox, scratch directory and server.
+    func onEachBackend(_ body: () throws -> Void) throws {
+        for backend in TestBackend.allCases { try on(backend, body) }
     }
 
-    override func tearDown() {
+    /// Runs `body` on a fresh outbox of `backend`, with a fresh scratch directory and server.
+    func on(_ backend: TestBackend, _ body: () throws -> Void) throws {
+        self.backend = backend
+        try prepare()
+        defer { release() }
+        try body()
+    }
+
+    override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int, expected: Bool) {
+        super.recordFailure(withDescription: "[\(backend)] \(description)", inFile: filePath, atLine: lineNumber, expected: expected)
+    }
+
+    private func prepare() throws {
+        scratch = try Scratch()
+        server = try TestHTTPServer(scratch: scratch)
+        try prepareServers()
+        switch backend {
+        case .sqlite:
+            db = scratch.databasePath
+        case .postgres:
+            db = try PostgresTestServer.shared.get().createDatabase()
+            try PostgresConnection(uri: db).migrate()
+        }
+        store = try OutboxStore(location: OutboxLocation(db), create: true)
+    }
+
+    /// Starts the servers a test case needs besides the recording one, for each backend's run.
+    func prepareServers() throws {}
+
+    private func release() {
         store = nil
         server = nil
         scratch = nil
     }
 
-    /// Runs `postcall` against this test's database.
+    override func tearDown() { release() }
+
+    /// Runs `postcall` against this test's outbox.
     func run(_ arguments: [String]) throws -> CommandResult {
-        try postcall(arguments + ["--db", scratch.databasePath])
+        try postcall(arguments + ["--db", db])
     }
 
     /// `postcall webservice set ARGUMENTS`, which must succeed.
     func set(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try run(["webservice", "set"] + arguments)
         XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
+    }
+
+    /// A second, empty outbox on the same backend.
+    func anotherOutbox() throws -> OutboxStore {
+        switch backend {
+        case .sqlite:
+            return try OutboxStore(path: scratch.path("other-\(UUID().uuidString).db"))
+        case .postgres:
+            let uri = try PostgresTestServer.shared.get().createDatabase()
+            try PostgresConnection(uri: uri).migrate()
+            return try OutboxStore(location: .postgres(uri: uri))
+        }
+    }
+
+    /// Inserts a row as the IVR does, with the database's own command-line client (sqlite3 or
+    /// psql), not through postcall.
+    func insertAsTheIVR(_ sql: String) throws -> CommandResult {
+        switch backend {
+        case .sqlite: try runProcess("/usr/bin/sqlite3", [db, sql])
+        case .postgres: try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db, "-c", sql])
+        }
     }
 }
 
@@ -240,7 +304,8 @@ final class PostgresTestServer: @unchecked Sendable {
 
     let port: Int
     private let directory: String
-    private let server = Process()
+    private var command: [String] = []
+    private var server = Process()
 
     private init() throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
@@ -259,16 +324,24 @@ final class PostgresTestServer: @unchecked Sendable {
         guard initialised.status == 0 else { throw PostCallError(.database, "initdb failed: \(initialised.stderr)") }
 
         port = Int.random(in: 20_000...60_000)
-        let command = unprivileged + [
+        command = unprivileged + [
             "\(binaries)/postgres", "-D", "\(directory)/data", "-h", "127.0.0.1", "-p", String(port), "-k", directory,
             "-c", "fsync=off", "-c", "max_connections=200",
         ]
+        try launch()
+        // Stopped (immediate shutdown) when the test process ends, whatever happens to the tests.
+        atexit { if case .success(let server) = PostgresTestServer.shared { server.stop() } }
+    }
+
+    private func launch() throws {
+        let server = Process()
         server.executableURL = URL(fileURLWithPath: command[0])
         server.arguments = Array(command.dropFirst())
         let log = scratchLog(directory)
         server.standardOutput = log
         server.standardError = log
         try server.run()
+        self.server = server
         let deadline = Date().addingTimeInterval(30)
         while (try? PostgresConnection(uri: uri(database: "postgres"))) == nil {
             guard server.isRunning, Date() < deadline else {
@@ -277,8 +350,15 @@ final class PostgresTestServer: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        // Stopped (immediate shutdown) when the test process ends, whatever happens to the tests.
-        atexit { if case .success(let server) = PostgresTestServer.shared { server.stop() } }
+    }
+
+    /// Kills the server as a crash would (immediate shutdown: every connection dropped, no
+    /// checkpoint), keeps it down for `downtime` seconds, and starts it again on the same data.
+    func crashAndRestart(downtime: TimeInterval) throws {
+        kill(server.processIdentifier, SIGQUIT)
+        server.waitUntilExit()
+        Thread.sleep(forTimeInterval: downtime)
+        try launch()
     }
 
     func stop() {

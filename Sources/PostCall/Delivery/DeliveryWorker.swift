@@ -16,7 +16,7 @@ public final class DeliveryWorker {
     private let outboxID: String
     private let logger: Logger
     private let multi: CurlMulti
-    private let notifier: DatabaseChangeNotifier?
+    private let notifier: (any OutboxChangeNotifier)?
     private let stopSignal: StopSignal
     private let metrics = WorkerMetrics()
     private let metricsEndpoint: MetricsEndpoint?
@@ -31,8 +31,7 @@ public final class DeliveryWorker {
     private var nextClaimAt: Milliseconds = 0
     /// The last claim filled every free slot, so more events are probably due.
     private var backlogRemains = false
-    private var storeBackoffUntil: Milliseconds = 0
-    private var storeFailure: String?
+    private var outage = StoreOutage()
     /// Erased private data may linger in the write-ahead log (this worker's or another's doing).
     private var scrubPending = true
     private var lastScrub: Milliseconds = 0
@@ -79,25 +78,32 @@ public final class DeliveryWorker {
         guard configuration.concurrency >= 1 else {
             throw PostCallError(.invalidInput, "--concurrency must be at least 1")
         }
-        // The CHECK constraints guard what the IVR and operators write. The worker writes only
-        // states and outcomes it takes from its own enums, and SQLite (3.40) evaluates each
-        // `IN (…)` check by building a temporary b-tree for every row: 3 per delivered event.
-        try store.database.execute("PRAGMA ignore_check_constraints = ON")
+        try store.prepareForWorker()
         self.store = store
         self.configuration = configuration
         self.decider = DeliveryDecider(retryPolicy: configuration.retryPolicy, crashLimit: configuration.crashLimit)
         self.outboxID = try store.outboxID()
-        let directories = configuration.fileDirectories.isEmpty
-            ? [FileAccess.defaultDirectory(forDatabase: store.database.path)] : configuration.fileDirectories
-        self.fileAccess = FileAccess(directories: directories, databasePath: store.database.path)
+        self.fileAccess = FileAccess(directories: configuration.fileDirectories, outbox: store.location)
         self.logger = logger
         let multi = try CurlMulti(maximumConnections: configuration.concurrency)
         self.multi = multi
-        self.notifier = DatabaseChangeNotifier(databasePath: store.database.path)
+        switch store.location {
+        case .sqlite(let path): self.notifier = WriteAheadLogWatcher(databasePath: path)
+        case .postgres(let uri): self.notifier = try PostgresChangeListener(uri: uri)
+        }
         self.metricsEndpoint = try configuration.metricsPort.map {
-            try MetricsEndpoint(host: configuration.metricsHost, port: $0, databasePath: store.database.path)
+            try MetricsEndpoint(host: configuration.metricsHost, port: $0, outbox: store.location)
         }
         self.stopSignal = StopSignal(waker: .init(wake: { [unowned multi] in multi.wakeUp() }))
+    }
+
+    /// How the worker learns of new events, for its start-up line.
+    private var wakeup: String {
+        switch notifier {
+        case is WriteAheadLogWatcher: "inotify"
+        case is PostgresChangeListener: "listen"
+        default: "poll"
+        }
     }
 
     /// The handle to stop this worker with.
@@ -110,7 +116,7 @@ public final class DeliveryWorker {
             "worker started",
             metadata: [
                 "worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)",
-                "db": "\(store.database.path)", "wakeup": "\(notifier == nil ? "poll" : "inotify")",
+                "db": "\(store.location)", "wakeup": "\(wakeup)",
                 "files_dirs": "\(fileAccess.directories.joined(separator: ":"))",
             ])
         for directory in fileAccess.directories where access(directory, R_OK | X_OK) != 0 {
@@ -123,7 +129,6 @@ public final class DeliveryWorker {
             logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsEndpoint.port)/metrics"])
         }
         defer { metricsEndpoint?.stop() }
-        let descriptors = [notifier?.descriptor].compactMap { $0 }
         var drainDeadline: UInt64?
         var databaseChanged = true
         while true {
@@ -140,8 +145,9 @@ public final class DeliveryWorker {
             exchangeWithStore(databaseChanged: databaseChanged, draining: drainDeadline != nil)
             scrubIfDue(force: false)
             metrics.transfersInFlight(active.count)
-            let readable = multi.poll(timeoutMilliseconds: pollTimeout(), descriptors: descriptors)
-            databaseChanged = notifier.map { readable.contains($0.descriptor) } ?? false
+            let watched = notifier?.descriptor
+            let readable = multi.poll(timeoutMilliseconds: pollTimeout(), descriptors: watched.map { [$0] } ?? [])
+            databaseChanged = watched.map { readable.contains($0) } ?? false
             if databaseChanged { notifier?.drain() }
         }
         exchangeWithStore(databaseChanged: false, draining: true)
@@ -170,7 +176,7 @@ public final class DeliveryWorker {
     /// commit writes its pages to the WAL once.
     private func exchangeWithStore(databaseChanged: Bool, draining: Bool) {
         let now = Timestamp.now()
-        guard now >= storeBackoffUntil else { return }
+        guard now >= outage.retryAt else { return }
         if !draining && !runningAlone && now >= nextAloneCheck {
             nextAloneCheck = now + configuration.idlePollInterval
             eventsWaitToRunAlone = (try? store.hasEventsToRunAlone(now: now)) ?? false
@@ -513,28 +519,26 @@ public final class DeliveryWorker {
     /// The database refused (locked past the busy timeout, disk full, read-only): say so, stop
     /// claiming for a moment and try again; outcomes stay in memory meanwhile.
     private func storeUnavailable(_ error: any Error, while activity: String) {
-        let message = "\(error)"
-        // Said once per distinct failure, not every second while the disk stays full.
+        // Said once per outage, not at every retry while the disk stays full or the server down.
+        let starts = outage.fail(now: Timestamp.now())
         logger.log(
-            level: storeFailure == message ? .debug : .error,
-            "database unavailable while \(activity); not claiming, retrying every second", metadata: ["error": "\(message)"])
-        storeFailure = message
-        storeBackoffUntil = Timestamp.now() + 1_000
+            level: starts ? .error : .debug,
+            "database unavailable while \(activity); not claiming, keeping outcomes in memory, retrying (at most every 5 s)",
+            metadata: ["error": "\(error)", "unrecorded": "\(unrecorded.count)"])
     }
 
     private func storeAvailable() {
-        guard storeFailure != nil else { return }
-        storeFailure = nil
+        guard outage.recover() else { return }
         logger.notice("database available again; claiming resumed")
     }
 
     private func pollTimeout() -> Int {
         let now = Timestamp.now()
         if let oldest = unrecorded.first {
-            return Int(max(0, max(storeBackoffUntil, oldest.finishedAt + Self.recordDelay) - now))
+            return Int(max(0, max(outage.retryAt, oldest.finishedAt + Self.recordDelay) - now))
         }
         if stopSignal.isRequested { return 100 }
-        let untilClaim = max(nextClaimAt, storeBackoffUntil) - now
+        let untilClaim = max(nextClaimAt, outage.retryAt) - now
         return Int(min(max(0, untilClaim), configuration.idlePollInterval))
     }
 

@@ -7,7 +7,7 @@ final class MetricsEndpoint: @unchecked Sendable {
     /// The port actually bound (useful when asked for port 0).
     let port: Int
     private let descriptor: Int32
-    private let databasePath: String
+    private let outbox: OutboxLocation
     /// Written to by ``stop()`` to wake the serving thread.
     private let stopPipe: (read: Int32, write: Int32)
     private var thread: pthread_t?
@@ -16,8 +16,8 @@ final class MetricsEndpoint: @unchecked Sendable {
     static let requestDeadlineNanoseconds: UInt64 = 1_000_000_000
 
     /// Listens on `host` (an IPv4 address, 127.0.0.1 by default) and `port`; scrapes read the
-    /// queue gauges from the database at `databasePath`.
-    init(host: String, port: Int, databasePath: String) throws {
+    /// queue gauges from the outbox at `outbox`.
+    init(host: String, port: Int, outbox: OutboxLocation) throws {
         let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard socketDescriptor >= 0 else { throw Self.failure("socket", host: host, port: port) }
         var reuse: Int32 = 1
@@ -50,7 +50,7 @@ final class MetricsEndpoint: @unchecked Sendable {
         }
         self.descriptor = socketDescriptor
         self.port = Int(UInt16(bigEndian: actual.sin_port))
-        self.databasePath = databasePath
+        self.outbox = outbox
         self.stopPipe = (pipeEnds[0], pipeEnds[1])
         for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
     }
@@ -109,10 +109,10 @@ final class MetricsEndpoint: @unchecked Sendable {
             let payload: [UInt8]
             if isMetrics {
                 if store == nil {
-                    store = try? OutboxStore(path: databasePath, create: false)
+                    store = try? OutboxStore(location: outbox)
                     // Its queries count index entries: a small page cache is enough, and the
                     // worker's memory is what its transfers need.
-                    try? store?.database.execute("PRAGMA cache_size = -256")
+                    try? store?.prepareForMetrics()
                 }
                 payload = metrics.exposition(store: store)
             } else {

@@ -35,15 +35,21 @@ public struct FileAccess: Sendable {
         }
     }
 
-    /// `directories` as given on the command line; `databasePath` is the outbox's file.
-    public init(directories: [String], databasePath: String) {
-        self.directories = directories.map { Self.realPath($0) ?? Self.normalized($0) }
-        let database = Self.realPath(databasePath) ?? Self.normalized(databasePath)
-        protectedPaths = [database, database + "-wal", database + "-shm", database + "-journal"]
+    /// `directories` as given on the command line (none: ``defaultDirectory(for:)``); a SQLite
+    /// outbox's files are never sent.
+    public init(directories: [String], outbox: OutboxLocation) {
+        let given = directories.isEmpty ? [Self.defaultDirectory(for: outbox)] : directories
+        self.directories = given.map { Self.realPath($0) ?? Self.normalized($0) }
+        protectedPaths = outbox.databasePath.map { path in
+            let database = Self.realPath(path) ?? Self.normalized(path)
+            return [database, database + "-wal", database + "-shm", database + "-journal"]
+        } ?? []
     }
 
-    /// The default folder: `recordings` beside the database file.
-    public static func defaultDirectory(forDatabase path: String) -> String {
+    /// The default folder: `recordings` beside a SQLite file, or `/var/lib/postcall/recordings`
+    /// on a host of a PostgreSQL fleet.
+    public static func defaultDirectory(for outbox: OutboxLocation) -> String {
+        guard let path = outbox.databasePath else { return "/var/lib/postcall/recordings" }
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         return (folder.isEmpty ? "/" : folder) + "/recordings"
     }

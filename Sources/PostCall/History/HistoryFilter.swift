@@ -48,7 +48,7 @@ extension HistoryFilter {
             clauses.append("created_at < ?")
             values.append(.integer(until))
         }
-        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), values)
+        return (clauses.isEmpty ? "TRUE" : clauses.joined(separator: " AND "), values)
     }
 
     /// Newest first. For the short-lived states the order is written `+created_at` so SQLite

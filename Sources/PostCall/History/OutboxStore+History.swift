@@ -42,7 +42,7 @@ extension OutboxStore {
         FROM outbox
         """
 
-    private static func decodeEvent(_ row: Statement) throws -> EventSummary {
+    private static func decodeEvent(_ row: any SQLRow) throws -> EventSummary {
         guard let state = EventState(rawValue: row.text(4)) else {
             throw PostCallError(.database, "event \(row.int64(0)) has an unknown state \(row.text(4).debugDescription) in the database")
         }

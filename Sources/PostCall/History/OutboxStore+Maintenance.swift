@@ -99,8 +99,8 @@ extension OutboxStore {
                     [.integer(cutoff), .integer(Int64(Self.maintenanceBatch))], row: Self.storedEvent)
                 guard !events.isEmpty else { return events }
                 let list: SQLValue = .text(Self.jsonArray(events.map(\.id)))
-                try database.run("DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(?))", [list])
-                try database.run("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))", [list])
+                try database.run("DELETE FROM attempts WHERE event_id \(dialect.inIDs("?"))", [list])
+                try database.run("DELETE FROM outbox WHERE id \(dialect.inIDs("?"))", [list])
                 return events
             }
             try pruned(batch)

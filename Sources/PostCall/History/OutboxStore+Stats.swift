@@ -138,10 +138,10 @@ extension OutboxStore {
     public func queueDepths(now: Milliseconds = Timestamp.now()) throws -> (counts: [String: Int], oldestPendingAgeSeconds: Double?) {
         let counts = try database.query(
             """
-            SELECT (SELECT count(*) FROM outbox INDEXED BY outbox_pending_due WHERE state = 'pending'),
-                   (SELECT count(*) FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight'),
-                   (SELECT count(*) FROM outbox INDEXED BY outbox_dead_created WHERE state = 'dead'),
-                   (SELECT min(created_at) FROM outbox INDEXED BY outbox_pending_due WHERE state = 'pending')
+            SELECT (SELECT count(*) FROM outbox \(dialect.indexedBy("outbox_pending_due")) WHERE state = 'pending'),
+                   (SELECT count(*) FROM outbox \(dialect.indexedBy("outbox_lease_expiry")) WHERE state = 'in_flight'),
+                   (SELECT count(*) FROM outbox \(dialect.indexedBy("outbox_dead_created")) WHERE state = 'dead'),
+                   (SELECT min(created_at) FROM outbox \(dialect.indexedBy("outbox_pending_due")) WHERE state = 'pending')
             """
         ) { row in
             (["pending": Int(row.int64(0)), "in_flight": Int(row.int64(1)), "dead": Int(row.int64(2))], row.optionalInt64(3))

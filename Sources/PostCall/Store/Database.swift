@@ -9,6 +9,8 @@ public final class Database: SQLConnection {
     let handle: OpaquePointer
     /// The file this connection opened.
     public let path: String
+    public var description: String { path }
+    public var dialect: SQLDialect { .sqlite }
     private let busyTimeoutMilliseconds: Int32
     private var statements: [String: Statement] = [:]
 
@@ -70,7 +72,7 @@ public final class Database: SQLConnection {
 
     /// Runs a statement with bound parameters to completion and returns the number of rows changed.
     @discardableResult
-    func run(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+    public func run(_ sql: String, _ values: [SQLValue]) throws -> Int {
         let statement = try prepared(sql)
         try statement.bind(values)
         while try statement.step() {}
@@ -78,7 +80,7 @@ public final class Database: SQLConnection {
     }
 
     /// Runs a query with bound parameters and maps each row.
-    func query<Row>(_ sql: String, _ values: [SQLValue] = [], row: (Statement) throws -> Row) throws -> [Row] {
+    public func query<Row>(_ sql: String, _ values: [SQLValue], row: (any SQLRow) throws -> Row) throws -> [Row] {
         let statement = try prepared(sql)
         try statement.bind(values)
         defer { statement.reset() }

@@ -22,10 +22,7 @@ extension OutboxStore {
         if !assumeDue, try !hasDueEntries(now: now) { return [] }
         return try database.writeTransaction {
             var entries = try database.query(
-                """
-                SELECT \(Self.claimedColumns) FROM outbox INDEXED BY outbox_lease_expiry
-                WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases = 0 ORDER BY lease_expires_at LIMIT ?
-                """, [.integer(now), .integer(Int64(limit))], row: Self.claimedEntry)
+                claimSQL.expiredLeases, [.integer(now), .integer(Int64(limit))], row: Self.claimedEntry)
 
             var room = try dueWebservices(now: now).map { name in
                 (name: name, room: max(0, perWebserviceLimit - inFlight[name, default: 0]), taken: 0)
@@ -37,7 +34,7 @@ extension OutboxStore {
                 for (name, available, alreadyTaken) in room where entries.count < limit {
                     let take = min(share, available, limit - entries.count)
                     let taken = try database.query(
-                        Self.pendingSliceSQL, [.text(name), .integer(now), .integer(Int64(take)), .integer(Int64(alreadyTaken))],
+                        claimSQL.pendingSlice, [.text(name), .integer(now), .integer(Int64(take)), .integer(Int64(alreadyTaken))],
                         row: Self.claimedEntry)
                     entries += taken
                     // A webservice that filled its share may have more; one that did not is drained.
@@ -58,12 +55,8 @@ extension OutboxStore {
         -> ClaimedEntry?
     {
         try database.writeTransaction {
-            guard var entry = try database.query(
-                """
-                SELECT \(Self.claimedColumns) FROM outbox INDEXED BY outbox_lease_expiry
-                WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases > 0 ORDER BY lease_expires_at LIMIT 1
-                """, [.integer(now)], row: Self.claimedEntry
-            ).first else { return nil }
+            guard var entry = try database.query(claimSQL.expiredLeaseToRunAlone, [.integer(now)], row: Self.claimedEntry).first
+            else { return nil }
             try lease([entry], to: owner, now: now, leaseGrace: leaseGrace, alone: true)
             entry.isSolo = true
             return entry
@@ -72,40 +65,18 @@ extension OutboxStore {
 
     /// Whether an event that lost a lease before waits to be run alone.
     public func hasEventsToRunAlone(now: Milliseconds = Timestamp.now()) throws -> Bool {
-        try database.query(
-            """
-            SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_lease_expiry
-                           WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases > 0)
-            """, [.integer(now)]
-        ) { $0.int64(0) != 0 }.first ?? false
+        try database.query(claimSQL.eventsToRunAlone, [.integer(now)]) { $0.int64(0) != 0 }.first ?? false
     }
 
-    /// Marks `entries` leased. Taking over an expired lease counts a lost lease, and a crash
-    /// strike when that lease ran alone. The rows were read before, so no RETURNING: it buffers
-    /// every row in a temporary table.
+    /// Marks `entries` leased.
     private func lease(_ entries: [ClaimedEntry], to owner: String, now: Milliseconds, leaseGrace: Milliseconds, alone: Bool) throws {
         try database.run(
-            """
-            UPDATE outbox SET
-                state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
-                lost_leases = lost_leases + (state = 'in_flight'),
-                crash_strikes = crash_strikes + (state = 'in_flight' AND lease_solo),
-                lease_solo = ?5,
-                lease_expires_at = ?2 + ?3
-                    + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
-            WHERE id IN (SELECT value FROM json_each(?4))
-            """,
+            claimSQL.lease,
             [.text(owner), .integer(now), .integer(leaseGrace), .text(Self.jsonArray(entries.map(\.id))), .integer(alone ? 1 : 0)])
     }
 
-    /// What a claim reads of each event, in the order ``claimedEntry(_:)`` decodes.
-    private static let claimedColumns = """
-        id, webservice, call_id, reason, variables, attempts, created_at, retry_base_attempt, retry_base_at,
-        crash_strikes + (state = 'in_flight' AND lease_solo)
-        """
-
     /// An event as claimed: its attempt is the claim being made, one more than the claims so far.
-    private static func claimedEntry(_ row: Statement) -> ClaimedEntry {
+    static func claimedEntry(_ row: any SQLRow) -> ClaimedEntry {
         ClaimedEntry(
             id: row.int64(0), webservice: row.text(1), callID: row.text(2), reason: row.text(3),
             variablesJSON: row.text(4), attempt: Int(row.int64(5)) + 1, createdAt: row.int64(6),
@@ -114,24 +85,8 @@ extension OutboxStore {
 
     /// The webservices that have due events now and are not paused.
     func dueWebservices(now: Milliseconds) throws -> [String] {
-        try database.query(Self.dueWebservicesSQL, [.integer(now)]) { $0.text(0) }
+        try database.query(claimSQL.dueWebservices, [.integer(now)]) { $0.text(0) }
     }
-
-    /// One probe of the pending index per webservice; `INDEXED BY` pins it, since without
-    /// statistics SQLite might prefer walking the whole history.
-    static let dueWebservicesSQL = """
-        SELECT name FROM webservices
-        WHERE coalesce(paused_until, 0) <= ?1
-          AND EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_pending_due
-                      WHERE state = 'pending' AND webservice = webservices.name AND next_attempt_at <= ?1)
-        """
-
-    /// The oldest due pending events of one webservice, past the ones already taken.
-    static let pendingSliceSQL = """
-        SELECT \(claimedColumns) FROM outbox INDEXED BY outbox_pending_due
-        WHERE state = 'pending' AND webservice = ?1 AND next_attempt_at <= ?2
-        ORDER BY next_attempt_at LIMIT ?3 OFFSET ?4
-        """
 
     static func jsonArray(_ ids: [Int64]) -> String {
         "[" + ids.map(String.init).joined(separator: ",") + "]"
@@ -146,7 +101,9 @@ extension OutboxStore {
                 record.outcome == .delivered ? .delivered : record.isEndpointFailure ? .endpointFailure : .neutral
             if signal != .neutral { signals[record.entry.webservice, default: []].append(signal) }
         }
-        for (name, batch) in signals {
+        // In name order: two PostgreSQL workers updating the same webservices in different orders
+        // would deadlock.
+        for (name, batch) in signals.sorted(by: { $0.key < $1.key }) {
             guard let current = try database.query(
                 "SELECT consecutive_failures, paused_until FROM webservices WHERE name = ?", [.text(name)],
                 row: { CircuitBreaker.Health(consecutiveFailures: Int($0.int64(0)), pausedUntil: $0.optionalInt64(1)) }
@@ -162,27 +119,13 @@ extension OutboxStore {
     /// Whether any event is due now: an expired lease, or a pending event of a webservice that
     /// is not paused.
     public func hasDueEntries(now: Milliseconds = Timestamp.now()) throws -> Bool {
-        try database.query(
-            """
-            SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight' AND lease_expires_at <= ?1)
-                OR EXISTS (\(Self.dueWebservicesSQL))
-            """, [.integer(now)]
-        ) { $0.int64(0) != 0 }.first ?? false
+        try database.query(claimSQL.anythingDue, [.integer(now)]) { $0.int64(0) != 0 }.first ?? false
     }
 
     /// When the next event becomes due (a retry's time, a pause's end or a lease's expiry), if
     /// any is waiting.
     public func nextDueTime() throws -> Milliseconds? {
-        try database.query(
-            """
-            SELECT min(
-                coalesce((SELECT min(max(coalesce(paused_until, 0),
-                                         (SELECT min(next_attempt_at) FROM outbox INDEXED BY outbox_pending_due
-                                          WHERE state = 'pending' AND webservice = webservices.name)))
-                          FROM webservices), 9e18),
-                coalesce((SELECT min(lease_expires_at) FROM outbox INDEXED BY outbox_lease_expiry WHERE state = 'in_flight'), 9e18))
-            """
-        ) { $0.int64(0) }.first.flatMap { $0 >= 9_000_000_000_000_000_000 ? nil : $0 }
+        try database.query(claimSQL.nextDueTime) { $0.int64(0) }.first.flatMap { $0 >= 9_000_000_000_000_000_000 ? nil : $0 }
     }
 
     /// Records a batch of attempts and moves each event to its next state, in one transaction.
@@ -209,8 +152,8 @@ extension OutboxStore {
                     UPDATE outbox SET
                         state = ?1, lease_owner = NULL, lease_expires_at = NULL, lease_solo = 0,
                         next_attempt_at = coalesce(?2, next_attempt_at), delivered_at = ?3, last_error = ?4,
-                        variables = CASE WHEN ?5 THEN '{}' ELSE variables END,
-                        retry_base_attempt = retry_base_attempt + ?9
+                        variables = CASE WHEN ?5 = 1 THEN '{}' ELSE variables END,
+                        retry_base_attempt = retry_base_attempt + CAST(?9 AS INTEGER)
                     WHERE id = ?6 AND state = 'in_flight' AND lease_owner = ?7 AND attempts = ?8
                     """,
                     [

@@ -20,7 +20,8 @@ extension OutboxStore {
         ).first, requested > done else { return true }
         guard try scrubWriteAheadLog() else { return false }
         // Requests made after the read above are not covered by this scrub and stay open.
-        try database.run("UPDATE outbox_meta SET scrubs_done = max(scrubs_done, ?)", [.integer(requested)])
+        try database.run(
+            "UPDATE outbox_meta SET scrubs_done = \(dialect.greatest)(scrubs_done, CAST(? AS BIGINT))", [.integer(requested)])
         return true
     }
 

@@ -33,7 +33,7 @@ extension OutboxStore {
                 follow_redirects = excluded.follow_redirects, files = excluded.files, body_file = excluded.body_file,
                 keep_files = excluded.keep_files, soap_header_params = excluded.soap_header_params,
                 wss_username = excluded.wss_username, wss_password = excluded.wss_password, wss_digest = excluded.wss_digest,
-                updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+                updated_at = CAST(?25 AS BIGINT)
             """,
             [
                 .text(webservice.name), .text(webservice.kind.rawValue), .text(webservice.method.rawValue),
@@ -48,6 +48,7 @@ extension OutboxStore {
                 SQLValue(webservice.bodyFile), .integer(webservice.keepFiles ? 1 : 0),
                 .text(Self.encodeFields(webservice.soapHeaderParameters)), SQLValue(webservice.wsSecurity?.username),
                 SQLValue(webservice.wsSecurity?.password), .integer(webservice.wsSecurity?.digest == true ? 1 : 0),
+                .integer(Timestamp.now()),
             ])
     }
 
@@ -61,7 +62,7 @@ extension OutboxStore {
     /// the worker asks for every claimed batch and re-reads only when this changed.
     public func webserviceFingerprint(named name: String) throws -> String? {
         try database.query(
-            "SELECT json_array(\(Self.configurationColumns)) FROM webservices WHERE name = ?", [.text(name)]
+            "SELECT \(dialect.jsonArray)(\(Self.configurationColumns)) FROM webservices WHERE name = ?", [.text(name)]
         ) { $0.text(0) }.first
     }
 
@@ -110,7 +111,7 @@ extension OutboxStore {
 
     private static let selectWebservice = "SELECT name, \(configurationColumns) FROM webservices"
 
-    private static func decodeWebservice(_ row: Statement) throws -> Webservice {
+    private static func decodeWebservice(_ row: any SQLRow) throws -> Webservice {
         let name = row.text(0)
         guard let kind = Webservice.Kind(rawValue: row.text(1)), let method = Webservice.Method(rawValue: row.text(2))
         else {
@@ -130,7 +131,7 @@ extension OutboxStore {
         return webservice
     }
 
-    private static func decodeSOAP(_ row: Statement, of webservice: String) throws -> SOAPBinding? {
+    private static func decodeSOAP(_ row: any SQLRow, of webservice: String) throws -> SOAPBinding? {
         guard let wsdl = row.optionalText(11), let json = row.optionalText(14) else { return nil }
         guard let operation = try? JSONDecoder().decode(WSDLOperation.self, from: Data(json.utf8)) else {
             throw PostCallError(

@@ -1,21 +1,45 @@
-/// The outbox database: webservices, events and their attempts.
+/// The outbox database: webservices, events and their attempts, on SQLite or PostgreSQL.
 ///
 /// Every query the worker and the CLI run lives in this type's extensions, so the SQL sits next
-/// to the schema it depends on.
+/// to the schema it depends on. The SQL is the same for both databases except where
+/// ``SQLDialect`` says otherwise; what to do with the rows is decided once, in Swift.
 public final class OutboxStore {
-    public let database: Database
+    /// The connection every query runs on.
+    public let database: any SQLConnection
+    /// Where the outbox is.
+    public let location: OutboxLocation
+    let dialect: SQLDialect
+    /// The claim's statements, written once for this store's dialect.
+    let claimSQL: ClaimSQL
 
-    /// Opens the database at `path`, migrating it first. Without `create`, a missing file is an
-    /// error instead of a new, empty outbox that nobody else writes to (a mistyped `--db`).
-    public init(path: String, create: Bool = true) throws {
-        self.database = try Database(path: path, create: create)
+    /// Opens the SQLite outbox at `path`, migrating it first. Without `create`, a missing file is
+    /// an error instead of a new, empty outbox that nobody else writes to (a mistyped `--db`).
+    public convenience init(path: String, create: Bool = true) throws {
+        try self.init(location: .sqlite(path: path), create: create)
+    }
+
+    /// Opens the outbox at `location`. A SQLite file is migrated on opening (and created if
+    /// `create`). A PostgreSQL schema is migrated only by `postcall migrate`, which needs rights
+    /// the workers' and the support staff's roles lack: here it must be current already.
+    public init(location: OutboxLocation, create: Bool = false) throws {
+        self.location = location
+        switch location {
+        case .sqlite(let path):
+            database = try Database(path: path, create: create)
+        case .postgres(let uri):
+            let connection = try PostgresConnection(uri: uri)
+            try connection.requireCurrentSchema()
+            database = connection
+        }
+        dialect = database.dialect
+        claimSQL = ClaimSQL(dialect)
     }
 
     /// This outbox's random identifier, made when its database was created: the first half of
     /// every Idempotency-Key.
     public func outboxID() throws -> String {
         guard let id = try database.query("SELECT outbox_id FROM outbox_meta", row: { $0.text(0) }).first else {
-            throw PostCallError(.database, "database \(database.path) has no outbox id; run `postcall migrate`")
+            throw PostCallError(.database, "database \(location) has no outbox id; run `postcall migrate`")
         }
         return id
     }
@@ -26,15 +50,34 @@ public final class OutboxStore {
         try database.writeTransaction(body)
     }
 
-    /// Copies the write-ahead log into the database file and empties it, so old versions of
+    /// Copies SQLite's write-ahead log into the database file and empties it, so old versions of
     /// erased private rows do not linger there. Waits at most 50 ms for other connections;
     /// returns `false` if they kept it from completing (try again later).
+    ///
+    /// PostgreSQL offers a client nothing like it: old row versions stay until vacuum reuses
+    /// their space and the WAL until it is recycled (the README says what to set), so there this
+    /// returns `true` at once.
     public func scrubWriteAheadLog() throws -> Bool {
-        try database.withBusyTimeout(milliseconds: 50) {
+        guard let database = database as? Database else { return true }
+        return try database.withBusyTimeout(milliseconds: 50) {
             let result = try database.query("PRAGMA wal_checkpoint(TRUNCATE)") { $0.int64(0) }
             return result.first == 0
         }
     }
+
+    /// Settings for a worker's connection. SQLite: the CHECK constraints guard what the IVR and
+    /// operators write; the worker writes only states and outcomes from its own enums, and SQLite
+    /// (3.40) checks each `IN (…)` by building a temporary b-tree for every row, 3 per delivered
+    /// event.
+    func prepareForWorker() throws {
+        if dialect == .sqlite { try database.execute("PRAGMA ignore_check_constraints = ON") }
+    }
+
+    /// Settings for a connection that only reads a few counters now and then: a small cache.
+    func prepareForMetrics() throws {
+        if dialect == .sqlite { try database.execute("PRAGMA cache_size = -256") }
+    }
+
 
     /// Inserts an event exactly as an IVR would, and returns its id.
     @discardableResult

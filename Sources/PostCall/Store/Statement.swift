@@ -1,7 +1,7 @@
 import PostCallCSQLite
 
 /// A prepared statement, reused through ``Database``'s statement cache.
-final class Statement {
+final class Statement: SQLRow {
     let handle: OpaquePointer
     private unowned let database: Database
 
@@ -60,13 +60,9 @@ final class Statement {
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
-    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
-
     func text(_ column: Int32) -> String {
         guard let bytes = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
-
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
 }

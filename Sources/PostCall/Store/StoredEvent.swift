@@ -29,7 +29,7 @@ extension StoredEvent {
 extension OutboxStore {
     static let storedEventColumns = "id, webservice, call_id, reason, variables, created_at, attempts, state"
 
-    static func storedEvent(_ row: Statement) throws -> StoredEvent {
+    static func storedEvent(_ row: any SQLRow) throws -> StoredEvent {
         guard let state = EventState(rawValue: row.text(7)) else {
             throw PostCallError(.database, "event \(row.int64(0)) has an unknown state \(row.text(7).debugDescription) in the database")
         }

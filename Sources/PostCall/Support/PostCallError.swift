@@ -11,6 +11,8 @@ public struct PostCallError: Error, CustomStringConvertible, Sendable {
 
         /// The database could not be opened, read or written.
         public static let database = Code("database")
+        /// The database server cannot be reached, or dropped the connection; retried.
+        public static let databaseUnavailable = Code("database_unavailable")
         /// Another connection held the database lock for longer than the busy timeout.
         public static let databaseBusy = Code("database_busy")
         /// The disk is full.

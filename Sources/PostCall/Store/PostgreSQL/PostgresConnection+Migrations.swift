@@ -10,6 +10,23 @@ extension PostgresConnection {
         }
     }
 
+    /// Throws unless the schema is the one this postcall was built for: anything older (or
+    /// missing) is upgraded by `postcall migrate`, run by the database's owner.
+    func requireCurrentSchema() throws {
+        let latest = Migration.postgres.map(\.version).max() ?? 0
+        let current = try schemaVersion
+        if current > latest {
+            throw PostCallError(
+                .schemaTooNew,
+                "database \(description) has schema version \(current), newer than this postcall understands (\(latest)); run a newer postcall")
+        }
+        guard current == latest else {
+            throw PostCallError(
+                .database,
+                "database \(description) is at schema version \(current), not \(latest); run `postcall migrate --db …` as its owner first")
+        }
+    }
+
     /// Creates or upgrades the schema from `schema/postgres/`. Many hosts may start at once: an
     /// advisory lock lets one migrate while the others wait, then find nothing left to do.
     public func migrate() throws {

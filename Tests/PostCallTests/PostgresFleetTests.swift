@@ -1,0 +1,135 @@
+import Foundation
+import XCTest
+
+@testable import PostCall
+
+/// A fleet on one PostgreSQL outbox (issue 13): what only PostgreSQL has. The end-to-end suites
+/// (delivery, reliability, support, privacy) run on both backends through `onEachBackend`.
+final class PostgresFleetTests: EndToEndTestCase {
+    private func psql(_ sql: String, uri: String? = nil) throws -> CommandResult {
+        try runProcess("/usr/bin/psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", uri ?? db, "-c", sql])
+    }
+
+    /// An insert wakes an idle worker through the trigger's NOTIFY: with a one-hour poll, only
+    /// the notification can get the events delivered.
+    func testAnInsertWakesAnIdleWorkerThroughListenNotify() throws {
+        try on(.postgres) {
+            try set(["survey", "--url", "\(server.baseURL)/x", "--param", "call={{call_id}}"])
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"), arguments: ["--poll-interval", "1h"])
+            waitUntil { worker.output.contains("wakeup=listen") }
+            var ids: [Int64] = []
+            for index in 0..<3 {
+                // After the worker's first claim found nothing: each of these waits for a wake-up.
+                Thread.sleep(forTimeInterval: 0.5)
+                let inserted = try psql("INSERT INTO outbox (webservice, call_id) VALUES ('survey', 'call-\(index)') RETURNING id")
+                XCTAssertEqual(inserted.status, 0, inserted.stderr)
+                ids.append(try XCTUnwrap(Int64(inserted.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+            }
+            let events = try waitForFinalStates(store, ids: ids, limit: 30)
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+            XCTAssertEqual(ids.map { events[$0]?.state }, [.delivered, .delivered, .delivered])
+        }
+    }
+
+    /// Workers on three "hosts" while the IVR inserts through psql; the server crashes (every
+    /// connection dropped) and stays down for two seconds mid-run. Each worker says so once,
+    /// keeps its outcomes, reconnects, and every event is delivered.
+    func testAServerCrashMidRunLosesNothing() throws {
+        try on(.postgres) {
+            try set(["survey", "--url", "\(server.baseURL)/sleep/20", "--param", "call={{call_id}}"])
+            let workers = try ["host-a", "host-b", "host-c"].map {
+                try WorkerProcess(
+                    database: db, logPath: scratch.path("\($0).log"),
+                    arguments: ["--id", $0, "--concurrency", "8", "--lease-grace", "2s"])
+            }
+            let firstHalf = try ivrInserts(prefix: "before", count: 400)
+            // Half-way through the deliveries, with transfers in flight and outcomes unrecorded.
+            try waitUntil(60) { (try? store.stats().states["delivered"] ?? 0).map { $0 >= 100 } ?? false }
+            try PostgresTestServer.shared.get().crashAndRestart(downtime: 2)
+            // The test's own connection learns of the crash from its next statement, which fails
+            // (it may have been a write that committed: never replayed); the one after reconnects.
+            XCTAssertThrowsError(try store.database.execute("SELECT 1"))
+            let secondHalf = try ivrInserts(prefix: "after", count: 200)
+
+            let ids = try store.database.query("SELECT id FROM outbox ORDER BY id") { $0.int64(0) }
+            XCTAssertEqual(ids.count, firstHalf + secondHalf)
+            let events = try waitForFinalStates(store, ids: ids, limit: 120)
+            XCTAssertEqual(events.values.filter { $0.state == .delivered }.count, ids.count)
+            let keys = Set(try server.requests().compactMap { $0.header("Idempotency-Key") })
+            let outboxID = try store.outboxID()
+            XCTAssertEqual(ids.filter { !keys.contains("\(outboxID)-\($0)") }, [], "the receiver saw every event")
+            for worker in workers {
+                XCTAssertTrue(worker.process.isRunning, "a worker died with the server: \(worker.output)")
+                XCTAssertEqual(worker.stop(), 0, worker.output)
+                let said = worker.output.components(separatedBy: "\n").filter { $0.contains("level=error") && $0.contains("database unavailable") }
+                XCTAssertLessThanOrEqual(said.count, 1, "said once per outage: \(said)")
+            }
+            XCTAssertTrue(workers.contains { $0.output.contains("database available again") }, "at least one worker noticed the outage")
+        }
+    }
+
+    /// `count` autocommitted INSERTs through psql, as an IVR makes them; returns how many succeeded.
+    private func ivrInserts(prefix: String, count: Int) throws -> Int {
+        let script = (0..<count).map {
+            "INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', '\(prefix)-\($0)', '{\"q1\":\"5\"}');"
+        }.joined(separator: "\n")
+        let file = scratch.path("\(prefix).sql")
+        try script.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db, "-f", file])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return count
+    }
+
+    /// Without the schema (or with an older one) every command but `migrate` refuses, saying what
+    /// to run; the password in the URI is never printed.
+    func testAnOutboxWithoutTheSchemaIsRefusedUntilMigrated() throws {
+        let empty = try PostgresTestServer.shared.get().createDatabase()
+        let withPassword = empty.replacingOccurrences(of: "postgres@", with: "postgres:s3cret@")
+        for arguments in [["history"], ["stats"], ["webservice", "list"], ["enqueue", "survey", "--call-id", "c"], ["worker"]] {
+            let result = try postcall(arguments + ["--db", withPassword])
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("run `postcall migrate"), "\(arguments): \(result.stderr)")
+            XCTAssertFalse(result.stdout.contains("s3cret") || result.stderr.contains("s3cret"), "the password is never printed")
+        }
+        XCTAssertEqual(try postcall(["migrate", "--db", withPassword]).status, 0)
+        let history = try postcall(["history"], environment: ["POSTCALL_DB": withPassword.replacingOccurrences(of: "postgresql://", with: "postgres://")])
+        XCTAssertEqual(history.status, 0, history.stderr)
+    }
+
+    /// Claiming and every history filter stay on an index with half a million events, most of
+    /// them delivered, as in a fleet's long-running outbox (the planner works from statistics).
+    func testClaimsAndHistoryFiltersUseIndexesAtScale() throws {
+        try on(.postgres) {
+            try set(["survey", "--url", "\(server.baseURL)/x"])
+            try set(["other", "--url", "\(server.baseURL)/y"])
+            try store.database.execute(
+                """
+                SET session_replication_role = replica;
+                INSERT INTO outbox (webservice, call_id, state, attempts, created_at, next_attempt_at, delivered_at)
+                SELECT CASE WHEN n % 10 = 0 THEN 'other' ELSE 'survey' END, 'call-' || n,
+                       CASE WHEN n % 1000 = 0 THEN 'pending' WHEN n % 997 = 0 THEN 'dead' ELSE 'delivered' END,
+                       1, 1700000000000 + n * 1000, 1700000000000 + n * 1000, 1700000000000 + n * 1000
+                FROM generate_series(1, 500000) AS n;
+                SET session_replication_role = DEFAULT;
+                ANALYZE outbox;
+                """)
+            let claims = ClaimSQL(.postgres)
+            let statements: [(String, [SQLValue])] = [
+                (claims.expiredLeases, [.integer(Timestamp.now()), 64]),
+                (claims.dueWebservices, [.integer(Timestamp.now())]),
+                (claims.pendingSlice, ["survey", .integer(Timestamp.now()), 64, 0]),
+                (claims.anythingDue, [.integer(Timestamp.now())]),
+                (claims.nextDueTime, []),
+            ] + [
+                HistoryFilter(), HistoryFilter(callID: "call-77"), HistoryFilter(webservice: "other"), HistoryFilter(state: .dead),
+                HistoryFilter(state: .pending), HistoryFilter(state: .inFlight), HistoryFilter(since: 1_700_400_000_000),
+                HistoryFilter(webservice: "survey", state: .dead, since: 0),
+            ].map { (OutboxStore.historySQL($0), $0.condition().values + [.integer(50)]) }
+            for (sql, values) in statements {
+                let plan = try store.database.query("EXPLAIN " + sql, values) { $0.text(0) }.joined(separator: "\n")
+                XCTAssertFalse(plan.contains("Seq Scan on outbox"), "\(sql)\n\(plan)")
+                XCTAssertTrue(plan.contains("Index"), "\(sql)\n\(plan)")
+            }
+        }
+    }
+}

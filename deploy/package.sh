@@ -24,6 +24,9 @@ install -D -m 0644 deploy/postcall-worker@.service "$root/lib/systemd/system/pos
 install -D -m 0644 deploy/postcall.env "$root/etc/postcall/postcall.env"
 install -d "$root/usr/share/postcall/schema"
 install -m 0644 schema/*.sql "$root/usr/share/postcall/schema/"
+install -d "$root/usr/share/postcall/schema/postgres"
+install -m 0644 schema/postgres/*.sql "$root/usr/share/postcall/schema/postgres/"
+install -m 0644 deploy/postgres-roles.sql "$root/usr/share/postcall/postgres-roles.sql"
 
 doc="$root/usr/share/doc/postcall"
 install -d "$doc"

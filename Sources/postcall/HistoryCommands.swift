@@ -42,7 +42,7 @@ struct ShowCommand: ParsableCommand {
             print("event \(event.id): \(event.state.rawValue), \(event.attempts) attempt(s)")
             print("  webservice  \(event.webservice)")
             print("  call        \(event.callID) (\(event.reason))")
-            if try store.webservice(named: event.webservice)?.isPrivate == true {
+            if try store.isPrivateWebservice(named: event.webservice) {
                 print("  private     yes: variables, requests and responses are not kept")
             }
             print("  created     \(time.display(event.createdAt))")

@@ -132,4 +132,51 @@ final class PostgresFleetTests: EndToEndTestCase {
             }
         }
     }
+
+    /// The roles of `deploy/postgres-roles.sql`, as the README has an operator create them: the
+    /// IVR's role inserts and nothing else (the trigger still checks its rows), a worker's role
+    /// delivers, a viewer's role reads the history but cannot requeue.
+    func testTheDocumentedRolesGiveTheIVROnlyItsInsert() throws {
+        try on(.postgres) {
+            try set(["survey", "--url", "\(server.baseURL)/x", "--header", "Authorization: Bearer s3cret-token"])
+            let roles = testsDirectory.deletingLastPathComponent().appendingPathComponent("deploy/postgres-roles.sql").path
+            for _ in 0..<2 {
+                let applied = try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db, "-f", roles])
+                XCTAssertEqual(applied.status, 0, "the roles file applies, and again: \(applied.stderr)")
+            }
+            XCTAssertEqual(try psql("""
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ivr_host') THEN CREATE ROLE ivr_host LOGIN IN ROLE postcall_ivr; END IF;
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'worker_host') THEN CREATE ROLE worker_host LOGIN IN ROLE postcall_worker; END IF;
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'support_desk') THEN CREATE ROLE support_desk LOGIN IN ROLE postcall_viewer; END IF;
+                END $$
+                """).status, 0)
+            let ivr = db.replacingOccurrences(of: "postgres@", with: "ivr_host@")
+            let inserted = try psql(
+                #"INSERT INTO outbox (webservice, call_id, reason, variables) VALUES ('survey', 'call-0001', 'hangup', '{"q1":"5"}')"#, uri: ivr)
+            XCTAssertEqual(inserted.status, 0, inserted.stderr)
+            let unknown = try psql("INSERT INTO outbox (webservice, call_id) VALUES ('nope', 'c')", uri: ivr)
+            XCTAssertTrue(unknown.stderr.contains("unknown webservice"), "the trigger checks the IVR's rows: \(unknown.stderr)")
+            for forbidden in ["SELECT count(*) FROM outbox", "UPDATE outbox SET state = 'dead'", "SELECT headers FROM webservices",
+                              "DELETE FROM attempts"] {
+                let result = try psql(forbidden, uri: ivr)
+                XCTAssertTrue(result.stderr.contains("permission denied"), "\(forbidden): \(result.stderr)")
+            }
+
+            let worker = try WorkerProcess(database: db.replacingOccurrences(of: "postgres@", with: "worker_host@"), logPath: scratch.path("w.log"))
+            let id = try XCTUnwrap(try store.events(matching: HistoryFilter(callID: "call-0001")).first?.id)
+            XCTAssertEqual(try waitForFinalStates(store, ids: [id])[id]?.state, .delivered)
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+
+            let viewer = db.replacingOccurrences(of: "postgres@", with: "support_desk@")
+            for arguments in [["history", "--call-id", "call-0001"], ["show", String(id)], ["stats"]] {
+                let result = try postcall(arguments + ["--db", viewer])
+                XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+            }
+            let requeue = try postcall(["retry", String(id), "--db", viewer])
+            XCTAssertEqual(requeue.status, 1)
+            XCTAssertTrue(requeue.stderr.contains("permission denied"), requeue.stderr)
+            XCTAssertTrue(try psql("SELECT headers FROM webservices", uri: viewer).stderr.contains("permission denied"))
+        }
+    }
 }

@@ -57,6 +57,12 @@ extension OutboxStore {
         try database.query(Self.selectWebservice + " WHERE name = ?", [.text(name)], row: Self.decodeWebservice).first
     }
 
+    /// Whether the webservice called `name` is private; reads that column alone, which a viewer's
+    /// role may read where the rest of the configuration (headers, passwords) is not for it.
+    public func isPrivateWebservice(named name: String) throws -> Bool {
+        try database.query("SELECT private FROM webservices WHERE name = ?", [.text(name)]) { $0.int64(0) != 0 }.first ?? false
+    }
+
     /// A text that changes whenever `name`'s configuration does, or `nil` if there is no such
     /// webservice. Cheaper than ``webservice(named:)``, which decodes the headers and parameters:
     /// the worker asks for every claimed batch and re-reads only when this changed.

@@ -92,30 +92,6 @@ extension OutboxStore {
         "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
-    /// Applies a batch's outcomes to each webservice's health (see ``CircuitBreaker``): read,
-    /// decided by the breaker, written back only when it changed, inside the batch's transaction.
-    private func updateHealth(of records: [AttemptRecord], now: Milliseconds, breaker: CircuitBreaker) throws {
-        var signals: [String: [CircuitBreaker.Signal]] = [:]
-        for record in records {
-            let signal: CircuitBreaker.Signal =
-                record.outcome == .delivered ? .delivered : record.isEndpointFailure ? .endpointFailure : .neutral
-            if signal != .neutral { signals[record.entry.webservice, default: []].append(signal) }
-        }
-        // In name order: two PostgreSQL workers updating the same webservices in different orders
-        // would deadlock.
-        for (name, batch) in signals.sorted(by: { $0.key < $1.key }) {
-            guard let current = try database.query(
-                "SELECT consecutive_failures, paused_until FROM webservices WHERE name = ?", [.text(name)],
-                row: { CircuitBreaker.Health(consecutiveFailures: Int($0.int64(0)), pausedUntil: $0.optionalInt64(1)) }
-            ).first else { continue }
-            let next = breaker.health(after: batch, from: current, now: now)
-            guard next != current else { continue }
-            try database.run(
-                "UPDATE webservices SET consecutive_failures = ?, paused_until = ? WHERE name = ?",
-                [.integer(Int64(next.consecutiveFailures)), SQLValue(next.pausedUntil), .text(name)])
-        }
-    }
-
     /// Whether any event is due now: an expired lease, or a pending event of a webservice that
     /// is not paused.
     public func hasDueEntries(now: Milliseconds = Timestamp.now()) throws -> Bool {
@@ -126,63 +102,5 @@ extension OutboxStore {
     /// any is waiting.
     public func nextDueTime() throws -> Milliseconds? {
         try database.query(claimSQL.nextDueTime) { $0.int64(0) }.first.flatMap { $0 >= 9_000_000_000_000_000_000 ? nil : $0 }
-    }
-
-    /// Records a batch of attempts and moves each event to its next state, in one transaction.
-    ///
-    /// An outcome is applied only while its lease is still the current one (same owner, same
-    /// claim number, still in flight); the others are returned, unrecorded, because another
-    /// worker has taken the event over and will record its own attempt.
-    ///
-    /// Each webservice's health follows: a delivery resets its failure count; a transient failure
-    /// adds one, and from `breaker.threshold` failures in a row on, the webservice is paused for
-    /// a time that grows with the count (up to `breaker.maximumPause`).
-    @discardableResult
-    public func record(
-        _ records: [AttemptRecord], now: Milliseconds = Timestamp.now(), breaker: CircuitBreaker = CircuitBreaker()
-    ) throws -> [AttemptRecord] {
-        guard !records.isEmpty else { return [] }
-        return try database.writeTransaction {
-            var lost: [AttemptRecord] = []
-            var erasedPrivateData = false
-            for record in records {
-                let erases = record.isPrivate && record.outcome != .retry
-                let changed = try database.run(
-                    """
-                    UPDATE outbox SET
-                        state = ?1, lease_owner = NULL, lease_expires_at = NULL, lease_solo = 0,
-                        next_attempt_at = coalesce(?2, next_attempt_at), delivered_at = ?3, last_error = ?4,
-                        variables = CASE WHEN ?5 = 1 THEN '{}' ELSE variables END,
-                        retry_base_attempt = retry_base_attempt + CAST(?9 AS INTEGER)
-                    WHERE id = ?6 AND state = 'in_flight' AND lease_owner = ?7 AND attempts = ?8
-                    """,
-                    [
-                        .text(record.resultingState.rawValue), SQLValue(record.nextAttemptAt),
-                        record.outcome == .delivered ? .integer(record.finishedAt) : .null,
-                        SQLValue(record.error), .integer(erases ? 1 : 0), .integer(record.entry.id),
-                        .text(record.worker), .integer(Int64(record.entry.attempt)), .integer(record.refundsAttempt ? 1 : 0),
-                    ])
-                guard changed == 1 else {
-                    lost.append(record)
-                    continue
-                }
-                erasedPrivateData = erasedPrivateData || erases
-                try database.run(
-                    """
-                    INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome, http_status,
-                                          error, request, response)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        .integer(record.entry.id), .integer(Int64(record.entry.attempt)), .text(record.worker),
-                        .integer(record.startedAt), .integer(record.durationMilliseconds),
-                        .text(record.outcome.rawValue), SQLValue(record.httpStatus), SQLValue(record.error),
-                        SQLValue(record.requestSummary), SQLValue(record.responseSummary),
-                    ])
-            }
-            try updateHealth(of: records.filter { record in !lost.contains { $0.entry == record.entry } }, now: now, breaker: breaker)
-            if erasedPrivateData { try requestScrub() }
-            return lost
-        }
     }
 }

@@ -23,10 +23,12 @@ public enum SQLDialect: Sendable {
     var jsonArray: String { self == .sqlite ? "json_array" : "json_build_array" }
 
     /// `IN` a JSON array of event ids bound at `placeholder`: one statement for any number of ids.
+    /// PostgreSQL gets an array, looked up id by id in the primary key: as a semi-join it would
+    /// hash the ids and scan the whole table.
     func inIDs(_ placeholder: String) -> String {
         switch self {
         case .sqlite: "IN (SELECT value FROM json_each(\(placeholder)))"
-        case .postgres: "IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(\(placeholder) AS JSON)))"
+        case .postgres: "= ANY (ARRAY(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(\(placeholder) AS JSON))))"
         }
     }
 }

@@ -19,9 +19,14 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
 - rss: 1,000 transfers in flight at once (the receiver holds each for 2 s); peak worker RSS.
 - upload: 50 MiB recordings uploaded as multipart file parts, 1, 16 and 64 at once, to a sink
   that reads and discards the bodies; MiB/s and the worker's peak RSS against its idle RSS.
+- fleet: a backlog of --fleet-events drained by 1, 2 and 4 workers (--concurrency each) sharing
+  one local PostgreSQL server (Debian's, started in a temporary folder with its default settings,
+  synchronous_commit on), next to the same on one SQLite file; events/s and CPU per event.
 """
 import argparse
+import glob
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -348,7 +353,87 @@ def upload(args, receiver, work):
         sink.wait()
 
 
-SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss, "upload": upload}
+class PostgresServer:
+    """Debian's PostgreSQL in a temporary folder, on 127.0.0.1, default settings; as nobody when root."""
+
+    def __init__(self, work):
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))[-1]
+        # Its own folder: the benchmark's is private to us, and the server may run as nobody.
+        self.directory = tempfile.mkdtemp(prefix="postcall-bench-pg-")
+        self.prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] if os.getuid() == 0 else []
+        if os.getuid() == 0:
+            shutil.chown(self.directory, "nobody", "nogroup")
+        subprocess.run(self.prefix + [f"{binaries}/initdb", "-D", f"{self.directory}/data", "-A", "trust", "-U", "postgres",
+                                      "-E", "UTF8"], check=True, stdout=subprocess.DEVNULL)
+        self.port = 40000 + os.getpid() % 20000
+        self.process = subprocess.Popen(
+            self.prefix + [f"{binaries}/postgres", "-D", f"{self.directory}/data", "-h", "127.0.0.1", "-p", str(self.port),
+                           "-k", self.directory, "-c", "max_connections=100"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: subprocess.run(["psql", "-X", "-q", self.uri("postgres"), "-c", "SELECT 1"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0, limit=30)
+
+    def uri(self, database):
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create(self, name):
+        self.sql(self.uri("postgres"), f"CREATE DATABASE {name}")
+        return self.uri(name)
+
+    @staticmethod
+    def sql(uri, text):
+        return subprocess.run(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", uri, "-c", text],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def fleet_run(args, receiver, work, db, workers):
+    """One backlog at `db` (a SQLite path or a PostgreSQL URI) drained by `workers` workers."""
+    env = dict(os.environ, POSTCALL_DB=db)
+    subprocess.run([args.postcall, "migrate"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([args.postcall, "webservice", "set", "bench", "--method", "POST", "--url", receiver.url + "/bench/{{call_id}}",
+                    "--param", "q1={{q1}}", "--param", "ani={{ani}}", "--timeout", "10"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    backlog = (f"WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers WHERE n < {args.fleet_events}) "
+               f"INSERT INTO outbox (webservice, call_id, variables) SELECT 'bench', 'call-' || n, '{VARIABLES}' FROM numbers")
+    if db.startswith("postgresql://"):
+        PostgresServer.sql(db, backlog)
+        delivered = lambda: int(PostgresServer.sql(db, "SELECT coalesce(max(id), 0) FROM attempts"))
+    else:
+        ivr = sqlite3.connect(db, timeout=30, isolation_level=None)
+        ivr.execute(backlog)
+        delivered = lambda: ivr.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0]
+    processes = [subprocess.Popen([args.postcall, "worker", "--concurrency", str(args.concurrency), "--id", f"host-{w}",
+                                   "--log-level", "error"], env=env) for w in range(workers)]
+    samples = {}
+    started = time.monotonic()
+    wait_until(lambda: delivered() >= args.fleet_events, lambda: samples.update({p.pid: proc_stat(p.pid) for p in processes}))
+    elapsed = time.monotonic() - started
+    samples.update({p.pid: proc_stat(p.pid) for p in processes})
+    stop(processes)
+    return args.fleet_events / elapsed, sum(s[0] for s in samples.values()) / args.fleet_events * 1e6
+
+
+def fleet(args, receiver, work):
+    server = PostgresServer(work)
+    try:
+        print(f"fleet: a backlog of {args.fleet_events:,} events drained by 1, 2 and 4 workers of concurrency {args.concurrency}; "
+              "PostgreSQL with its default settings (synchronous_commit on) against one SQLite file")
+        print("  workers   PostgreSQL events/s   CPU/event (workers)   SQLite events/s   CPU/event")
+        for workers in (1, 2, 4):
+            pg_rate, pg_cpu = fleet_run(args, receiver, work, server.create(f"fleet_{workers}"), workers)
+            lite_rate, lite_cpu = fleet_run(args, receiver, work, os.path.join(work, f"fleet-{workers}.db"), workers)
+            print(f"  {workers:>7}   {pg_rate:>19,.0f}   {pg_cpu:>16.0f} us   {lite_rate:>15,.0f}   {lite_cpu:>6.0f} us")
+    finally:
+        server.stop()
+
+
+SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss, "upload": upload,
+             "fleet": fleet}
 
 
 def main():
@@ -356,6 +441,7 @@ def main():
     parser.add_argument("scenarios", nargs="*", help="any of: " + ", ".join(SCENARIOS) + " (default: all)")
     parser.add_argument("--events", type=int, default=50000, help="backlog of the throughput scenario")
     parser.add_argument("--latency-events", type=int, default=500)
+    parser.add_argument("--fleet-events", type=int, default=20000, help="backlog of the fleet scenario, per run")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64, help="of the worker, in every scenario but throughput and rss")
     parser.add_argument("--sweep", type=lambda text: [int(c) for c in text.split(",")], default=[64, 128, 256],

@@ -7,7 +7,7 @@ import PostCall
 struct PostCallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postcall",
-        abstract: "Delivers IVR post-call webservices from a SQLite outbox, durably.",
+        abstract: "Delivers IVR post-call webservices from a SQLite or PostgreSQL outbox, durably.",
         version: PostCallVersion.current,
         subcommands: [
             MigrateCommand.self, WebserviceCommand.self, EnqueueCommand.self, WorkerCommand.self, HistoryCommand.self,

@@ -8,7 +8,8 @@ import PostCallCPostgres
 ///
 /// A dropped connection makes no descriptor until it is back: reconnections are tried with a
 /// growing delay (the worker's slow poll covers the gap), so a server that is down costs no
-/// busy loop.
+/// busy loop. Each try blocks the worker's loop until the server answers or refuses, at most
+/// ``PostgresConnection/connectTimeoutSeconds``.
 final class PostgresChangeListener: OutboxChangeNotifier {
     static let channel = "postcall_outbox"
     private let connection: PostgresConnection
@@ -29,10 +30,7 @@ final class PostgresChangeListener: OutboxChangeNotifier {
     /// Reads what the server sent and discards the notifications: that one arrived is all the
     /// worker needs to know.
     func drain() {
-        guard connection.consumeNotifications() else {
-            reconnectWhenDue()
-            return
-        }
+        if !connection.consumeNotifications() { reconnectWhenDue() }
     }
 
     private func reconnectWhenDue() {

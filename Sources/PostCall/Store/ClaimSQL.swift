@@ -38,15 +38,22 @@ struct ClaimSQL: Sendable {
             SELECT \(Self.claimedColumns) FROM outbox \(leaseIndex)
             WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases > 0 ORDER BY lease_expires_at LIMIT 1 \(lock)
             """
+        // The probes below read the first matching row's id, not just whether an index entry
+        // exists: on PostgreSQL a plain index scan (which an id forces) marks the entries of rows
+        // updated since the last vacuum (claimed, delivered) as dead and skips them from then on,
+        // where an index-only scan or an EXISTS would walk them all again at every probe, slower
+        // with each delivery until vacuum. `id > 0` (always true) does the same for the minimums.
         eventsToRunAlone = """
-            SELECT EXISTS (SELECT 1 FROM outbox \(leaseIndex)
-                           WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases > 0)
+            SELECT (SELECT id FROM outbox \(leaseIndex)
+                    WHERE state = 'in_flight' AND lease_expires_at <= ? AND lost_leases > 0
+                    ORDER BY lease_expires_at LIMIT 1) IS NOT NULL
             """
         dueWebservices = """
             SELECT name FROM webservices
             WHERE coalesce(paused_until, 0) <= ?1
-              AND EXISTS (SELECT 1 FROM outbox \(pendingIndex)
-                          WHERE state = 'pending' AND webservice = webservices.name AND next_attempt_at <= ?1)
+              AND (SELECT id FROM outbox \(pendingIndex)
+                   WHERE state = 'pending' AND webservice = webservices.name AND next_attempt_at <= ?1
+                   ORDER BY next_attempt_at LIMIT 1) IS NOT NULL
             """
         pendingSlice = """
             SELECT \(Self.claimedColumns) FROM outbox \(pendingIndex)
@@ -54,7 +61,8 @@ struct ClaimSQL: Sendable {
             ORDER BY next_attempt_at LIMIT ?3 OFFSET ?4 \(lock)
             """
         anythingDue = """
-            SELECT EXISTS (SELECT 1 FROM outbox \(leaseIndex) WHERE state = 'in_flight' AND lease_expires_at <= ?1)
+            SELECT (SELECT id FROM outbox \(leaseIndex)
+                    WHERE state = 'in_flight' AND lease_expires_at <= ?1 ORDER BY lease_expires_at LIMIT 1) IS NOT NULL
                 OR EXISTS (\(dueWebservices))
             """
         nextDueTime = """
@@ -62,10 +70,10 @@ struct ClaimSQL: Sendable {
                 coalesce((SELECT min(\(dialect.greatest)(paused, first_due))
                           FROM (SELECT coalesce(paused_until, 0) AS paused,
                                        (SELECT min(next_attempt_at) FROM outbox \(pendingIndex)
-                                        WHERE state = 'pending' AND webservice = webservices.name) AS first_due
+                                        WHERE state = 'pending' AND webservice = webservices.name AND id > 0) AS first_due
                                 FROM webservices) AS due
                           WHERE first_due IS NOT NULL), 9e18),
-                coalesce((SELECT min(lease_expires_at) FROM outbox \(leaseIndex) WHERE state = 'in_flight'), 9e18))
+                coalesce((SELECT min(lease_expires_at) FROM outbox \(leaseIndex) WHERE state = 'in_flight' AND id > 0), 9e18))
             """
         // Taking over an expired lease counts a lost lease, and a crash strike when that lease
         // ran alone. The rows were read before, so no RETURNING: SQLite buffers every returned

@@ -97,4 +97,22 @@ extension PostgresStoreTests {
         let history = try postcall(["history", "--db", uri])
         XCTAssertEqual(history.status, 0, "every command works on the migrated database: \(history.stderr)")
     }
+
+    /// A server host that vanishes without a word cannot hang a worker: the connection's socket
+    /// probes an idle peer and gives up on unacknowledged data, unless the URI says otherwise.
+    func testTheConnectionGivesUpOnASilentServer() throws {
+        func option(_ connection: PostgresConnection, _ name: Int32) -> Int32 {
+            var value: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            XCTAssertEqual(getsockopt(connection.socket, Int32(IPPROTO_TCP), name, &value, &length), 0)
+            return value
+        }
+        let defaults = try PostgresConnection(uri: uri)
+        XCTAssertEqual(option(defaults, TCP_KEEPIDLE), 10)
+        XCTAssertEqual(option(defaults, TCP_KEEPCNT), 3)
+        XCTAssertEqual(option(defaults, TCP_USER_TIMEOUT), 30_000)
+        let chosen = try PostgresConnection(uri: uri + "?keepalives_idle=42&tcp_user_timeout=7000")
+        XCTAssertEqual(option(chosen, TCP_KEEPIDLE), 42, "the URI wins")
+        XCTAssertEqual(option(chosen, TCP_USER_TIMEOUT), 7_000)
+    }
 }

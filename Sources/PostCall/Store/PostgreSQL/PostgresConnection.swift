@@ -30,10 +30,14 @@ public final class PostgresConnection: SQLConnection {
     /// from the URI, `PGPASSFILE` or `PGPASSWORD`, as libpq reads them.
     public init(uri: String) throws {
         description = SecretMasking.maskURL(uri)
-        // A server that does not answer (a failover in progress, a dropped route) must not hang a
-        // worker: connect_timeout comes first, so a value in the URI still wins over it.
-        let keywords: [String?] = ["connect_timeout", "dbname", nil]
-        let values: [String?] = ["\(Self.connectTimeoutSeconds)", uri, nil]
+        // A server that does not answer (a failover in progress, a host that died, a dropped
+        // route) must not hang a worker: the statement timeout is the server's to enforce, so the
+        // connection itself gives up on a silent peer (TCP keepalives, and unacknowledged data
+        // after 30 s). These come before the URI, so a value in the URI still wins.
+        let keywords: [String?] = [
+            "connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nil,
+        ]
+        let values: [String?] = ["\(Self.connectTimeoutSeconds)", "10", "5", "3", "30000", uri, nil]
         let opened = withCStrings(keywords) { keywords in
             withCStrings(values) { values in PQconnectdbParams(keywords, values, 1) }
         }

@@ -21,7 +21,8 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   that reads and discards the bodies; MiB/s and the worker's peak RSS against its idle RSS.
 - fleet: a backlog of --fleet-events drained by 1, 2 and 4 workers (--concurrency each) sharing
   one local PostgreSQL server (Debian's, started in a temporary folder with its default settings,
-  synchronous_commit on), next to the same on one SQLite file; events/s and CPU per event.
+  synchronous_commit on), next to the same on one SQLite file; events/s and CPU per event. First,
+  insert to delivered on PostgreSQL for --latency-events inserted one at a time through psql.
 """
 import argparse
 import glob
@@ -418,9 +419,35 @@ def fleet_run(args, receiver, work, db, workers):
     return args.fleet_events / elapsed, sum(s[0] for s in samples.values()) / args.fleet_events * 1e6
 
 
+def fleet_latency(args, receiver, uri):
+    """Insert to delivered on an idle PostgreSQL outbox: events inserted one at a time through one
+    psql session, every 20 ms, with one worker waiting on LISTEN."""
+    env = dict(os.environ, POSTCALL_DB=uri)
+    subprocess.run([args.postcall, "migrate"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([args.postcall, "webservice", "set", "bench", "--url", receiver.url + "/bench/{{call_id}}"], check=True,
+                   env=env, stdout=subprocess.DEVNULL)
+    worker = subprocess.Popen([args.postcall, "worker", "--log-level", "error"], env=env)
+    time.sleep(1)
+    ivr = subprocess.Popen(["psql", "-X", "-q", uri], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    for i in range(args.latency_events):
+        ivr.stdin.write(f"INSERT INTO outbox (webservice, call_id) VALUES ('bench', 'call-{i}');\n")
+        ivr.stdin.flush()
+        time.sleep(0.02)
+    ivr.stdin.close()
+    ivr.wait()
+    count = lambda: int(PostgresServer.sql(uri, "SELECT count(*) FROM outbox WHERE state = 'delivered'"))
+    wait_until(lambda: count() >= args.latency_events)
+    stop([worker])
+    values = [int(v) for v in PostgresServer.sql(uri, "SELECT delivered_at - created_at FROM outbox").split()]
+    return percentile(values, .5), percentile(values, .99), max(values)
+
+
 def fleet(args, receiver, work):
     server = PostgresServer(work)
     try:
+        p50, p99, most = fleet_latency(args, receiver, server.create("fleet_latency"))
+        print(f"fleet: insert to delivered on PostgreSQL, {args.latency_events} events one every 20 ms, one idle worker: "
+              f"p50 {p50} ms, p99 {p99} ms, max {most} ms")
         print(f"fleet: a backlog of {args.fleet_events:,} events drained by 1, 2 and 4 workers of concurrency {args.concurrency}; "
               "PostgreSQL with its default settings (synchronous_commit on) against one SQLite file")
         print("  workers   PostgreSQL events/s   CPU/event (workers)   SQLite events/s   CPU/event")

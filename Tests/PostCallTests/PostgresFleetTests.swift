@@ -33,14 +33,17 @@ final class PostgresFleetTests: EndToEndTestCase {
 
     /// Workers on three "hosts" while the IVR inserts through psql; the server crashes (every
     /// connection dropped) and stays down for two seconds mid-run. Each worker says so once,
-    /// keeps its outcomes, reconnects, and every event is delivered.
+    /// keeps its outcomes, reconnects, and every event is delivered. Their poll interval is an
+    /// hour, so the last event, inserted once all is quiet, shows they listen again.
     func testAServerCrashMidRunLosesNothing() throws {
         try on(.postgres) {
-            try set(["survey", "--url", "\(server.baseURL)/sleep/20", "--param", "call={{call_id}}"])
+            // Leases of 1 s + 2 s: a worker woken by a lease it saw before the crash is awake again
+            // within 3 s.
+            try set(["survey", "--url", "\(server.baseURL)/sleep/20", "--param", "call={{call_id}}", "--timeout", "1"])
             let workers = try ["host-a", "host-b", "host-c"].map {
                 try WorkerProcess(
                     database: db, logPath: scratch.path("\($0).log"),
-                    arguments: ["--id", $0, "--concurrency", "8", "--lease-grace", "2s"])
+                    arguments: ["--id", $0, "--concurrency", "8", "--lease-grace", "2s", "--poll-interval", "1h"])
             }
             let firstHalf = try ivrInserts(prefix: "before", count: 400)
             // Half-way through the deliveries, with transfers in flight and outcomes unrecorded.
@@ -58,11 +61,20 @@ final class PostgresFleetTests: EndToEndTestCase {
             let keys = Set(try server.requests().compactMap { $0.header("Idempotency-Key") })
             let outboxID = try store.outboxID()
             XCTAssertEqual(ids.filter { !keys.contains("\(outboxID)-\($0)") }, [], "the receiver saw every event")
+            // Quiet: no lease left to expire, no retry due, and past any wake-up planned for a lease
+            // seen before (3 s): only a notification can wake a worker now.
+            try waitUntil { try store.nextDueTime() == nil }
+            Thread.sleep(forTimeInterval: 3.5)
+            let last = try psql("INSERT INTO outbox (webservice, call_id) VALUES ('survey', 'last') RETURNING id")
+            let lastID = try XCTUnwrap(Int64(last.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), last.stderr)
+            XCTAssertEqual(try waitForFinalStates(store, ids: [lastID], limit: 30)[lastID]?.state, .delivered)
             for worker in workers {
                 XCTAssertTrue(worker.process.isRunning, "a worker died with the server: \(worker.output)")
                 XCTAssertEqual(worker.stop(), 0, worker.output)
                 let said = worker.output.components(separatedBy: "\n").filter { $0.contains("level=error") && $0.contains("database unavailable") }
                 XCTAssertLessThanOrEqual(said.count, 1, "said once per outage: \(said)")
+                let foreign = worker.output.split(separator: "\n").filter { !$0.hasPrefix("ts=") }
+                XCTAssertEqual(foreign, [], "every line is the worker's logfmt, none libpq's")
             }
             XCTAssertTrue(workers.contains { $0.output.contains("database available again") }, "at least one worker noticed the outage")
         }

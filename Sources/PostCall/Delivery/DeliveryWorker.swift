@@ -528,6 +528,7 @@ public final class DeliveryWorker {
     }
 
     private func storeAvailable() {
+        notifier?.databaseAnswered()
         guard outage.recover() else { return }
         logger.notice("database available again; claiming resumed")
     }

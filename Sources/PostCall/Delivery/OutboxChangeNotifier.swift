@@ -6,4 +6,11 @@ protocol OutboxChangeNotifier: AnyObject {
     var descriptor: Int32? { get }
     /// Empties the descriptor after it became readable.
     func drain()
+    /// The database just answered the worker: the moment to re-establish a connection that
+    /// dropped, now that the server is known to be there.
+    func databaseAnswered()
+}
+
+extension OutboxChangeNotifier {
+    func databaseAnswered() {}
 }

@@ -6,10 +6,10 @@ import PostCallCPostgres
 /// it with its transfers, so an event the IVR inserts on any host is claimed within a
 /// millisecond of its commit without polling the database.
 ///
-/// A dropped connection makes no descriptor until it is back: reconnections are tried with a
-/// growing delay (the worker's slow poll covers the gap), so a server that is down costs no
-/// busy loop. Each try blocks the worker's loop until the server answers or refuses, at most
-/// ``PostgresConnection/connectTimeoutSeconds``.
+/// A dropped connection makes no descriptor until it is back (the worker's slow poll covers the
+/// gap, and a down server costs no busy loop). It is reopened only once the worker's own
+/// statements succeed again, so a server that cannot be reached never blocks the loop twice:
+/// connecting blocks until the server answers or refuses.
 final class PostgresChangeListener: OutboxChangeNotifier {
     static let channel = "postcall_outbox"
     private let connection: PostgresConnection
@@ -22,20 +22,17 @@ final class PostgresChangeListener: OutboxChangeNotifier {
         connection.reconnected = { [unowned connection] in try connection.execute("LISTEN \(Self.channel)") }
     }
 
-    var descriptor: Int32? {
-        if !connection.isConnected { reconnectWhenDue() }
-        return connection.isConnected ? connection.socket : nil
-    }
+    var descriptor: Int32? { connection.isConnected ? connection.socket : nil }
 
     /// Reads what the server sent and discards the notifications: that one arrived is all the
-    /// worker needs to know.
-    func drain() {
-        if !connection.consumeNotifications() { reconnectWhenDue() }
-    }
+    /// worker needs to know. A connection found closed stops making a descriptor.
+    func drain() { connection.consumeNotifications() }
 
-    private func reconnectWhenDue() {
+    /// Reopens the connection if it dropped, with a growing delay between tries in case the
+    /// server accepts the worker's statements but not this connection (too many clients).
+    func databaseAnswered() {
         let now = Timestamp.now()
-        guard now >= nextReconnectAt else { return }
+        guard !connection.isConnected, now >= nextReconnectAt else { return }
         do {
             // Any statement reconnects a dropped connection, and `reconnected` listens again.
             try connection.execute("SELECT 1")

@@ -45,6 +45,10 @@ public final class PostgresConnection: SQLConnection {
             throw PostCallError(.databaseUnavailable, "cannot connect to \(SecretMasking.maskURL(uri)): libpq is out of memory")
         }
         self.connection = connection
+        // libpq would print the server's notices (a shutdown's "terminating connection") on
+        // standard error, in the middle of the worker's logfmt or JSON lines. What they announce
+        // comes back as the next statement's error, which the worker logs.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // Every stored property is set: a throw from here on runs deinit, which finishes the connection.
         guard PQstatus(connection) == CONNECTION_OK else {
             throw PostCallError(.databaseUnavailable, "cannot connect to \(description): \(Self.text(PQerrorMessage(connection)))")
@@ -66,12 +70,11 @@ public final class PostgresConnection: SQLConnection {
     /// The connection's socket, readable when the server sent something (a notification).
     var socket: Int32 { PQsocket(connection) }
 
-    /// Reads whatever the server sent and frees the notifications among it; `false` if the
-    /// connection is down.
-    func consumeNotifications() -> Bool {
-        guard PQconsumeInput(connection) == 1 else { return false }
+    /// Reads whatever the server sent and frees the notifications among it; a closed connection
+    /// shows in ``isConnected`` afterwards.
+    func consumeNotifications() {
+        guard PQconsumeInput(connection) == 1 else { return }
         while let notification = PQnotifies(connection) { PQfreemem(notification) }
-        return PQstatus(connection) == CONNECTION_OK
     }
 
     /// Reopens a dropped connection, once per call: the caller's retry cadence is the backoff.

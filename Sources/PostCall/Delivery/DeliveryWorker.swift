@@ -29,6 +29,8 @@ public final class DeliveryWorker {
     private var unrecorded: [AttemptRecord] = []
     private var templates: [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate)] = [:]
     private var nextClaimAt: Milliseconds = 0
+    /// The outbox's data version before this idle worker's last claim (SQLite only).
+    private var dataVersionBeforeIdleClaim: Int64?
     /// The last claim filled every free slot, so more events are probably due.
     private var backlogRemains = false
     private var outage = StoreOutage()
@@ -148,7 +150,10 @@ public final class DeliveryWorker {
             let watched = notifier?.descriptor
             let readable = multi.poll(timeoutMilliseconds: pollTimeout(), descriptors: watched.map { [$0] } ?? [])
             databaseChanged = watched.map { readable.contains($0) } ?? false
-            if databaseChanged { notifier?.drain() }
+            if databaseChanged {
+                notifier?.drain()
+                if active.isEmpty && unrecorded.isEmpty { awaitVisibleCommit() }
+            }
         }
         exchangeWithStore(databaseChanged: false, draining: true)
         scrubIfDue(force: true)
@@ -170,6 +175,20 @@ public final class DeliveryWorker {
     private static let recordDelay: Milliseconds = 5
 
     private var recordBatch: Int { max(1, configuration.concurrency / 2) }
+
+    /// The WAL watcher wakes us as the IVR writes the log, a moment before its commit is visible
+    /// to readers: a claim at once would find nothing and look again only later. So an idle
+    /// worker first waits, at most 2 ms, for another connection's commit to show (the data
+    /// version it read before its last claim changes). Its own commits do not change it; they
+    /// wake it only while it is busy, when it does not wait.
+    private func awaitVisibleCommit() {
+        guard let before = dataVersionBeforeIdleClaim else { return }
+        let deadline = Timestamp.monotonicNanoseconds() + 2_000_000
+        while Timestamp.monotonicNanoseconds() < deadline {
+            guard let version = try? store.dataVersion(), version == before else { return }
+            usleep(50)
+        }
+    }
 
     /// Records the finished outcomes and claims events for the free slots, in one transaction
     /// when both are due: the two touch the same pages (the leases' index above all), and each
@@ -193,6 +212,9 @@ public final class DeliveryWorker {
             return
         }
         guard recordsDue || claimLimit > 0 else { return }
+        // Read before the claim: a commit after this read is either seen by the claim or changes
+        // the version, so the next wake-up does not wait for it.
+        dataVersionBeforeIdleClaim = active.isEmpty && claimLimit > 0 ? try? store.dataVersion() : nil
         let records = unrecorded
         var lost: [AttemptRecord] = []
         var claimed: [ClaimedEntry] = []
@@ -265,7 +287,8 @@ public final class DeliveryWorker {
         if let nextDue {
             nextClaimAt = min(now + configuration.idlePollInterval, max(nextDue, now + 1))
             // The log is written before the commit completes, so a change notification can
-            // come a moment before the new row is visible: look once more, shortly after.
+            // come a moment before the new row is visible: look once more, shortly after (an
+            // idle worker has waited for the commit already; see awaitVisibleCommit()).
             if databaseChanged && claimed.isEmpty { nextClaimAt = min(nextClaimAt, now + 3) }
         } else {
             nextClaimAt = now

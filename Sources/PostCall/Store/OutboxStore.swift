@@ -65,6 +65,13 @@ public final class OutboxStore {
         }
     }
 
+    /// A number that changes whenever another connection commits to a SQLite outbox (`PRAGMA
+    /// data_version`); `nil` on PostgreSQL, whose notifications come after the commit.
+    public func dataVersion() throws -> Int64? {
+        guard dialect == .sqlite else { return nil }
+        return try database.query("PRAGMA data_version") { $0.int64(0) }.first
+    }
+
     /// Settings for a worker's connection. SQLite: the CHECK constraints guard what the IVR and
     /// operators write; the worker writes only states and outcomes from its own enums, and SQLite
     /// (3.40) checks each `IN (…)` by building a temporary b-tree for every row, 3 per delivered

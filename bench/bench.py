@@ -8,10 +8,12 @@
 Each scenario starts the receiver in Tests/Fixtures/http_recorder.py on 127.0.0.1, fills the
 outbox through SQL as an IVR would, and runs `postcall worker` processes:
 
-- throughput: a backlog of --events delivered by --workers workers at each concurrency of --sweep;
-  events/s, CPU time per event, peak RSS, IVR insert latency while the workers run flat out, and
-  the same receiver driven by a plain curl multi loop (curl --parallel, same concurrency, no
-  database) for the ratio, at each concurrency and best against best.
+- throughput: a backlog of --events delivered by --workers workers at each concurrency of --sweep
+  to a cheap sink (nginx answering 204, installed from Debian if missing; --sink recorder for the
+  test receiver); events/s, CPU time per event, peak RSS, IVR insert latency while the workers
+  run flat out; then the same POSTs, same concurrency, no database, from a C program over one
+  libcurl multi handle (bench/curl_loop.c, built with cc) and from the curl command line
+  (curl --parallel), with their CPU per event; the ratio is postcall against the C loop.
 - latency: events inserted one at a time on an idle system; insert-to-delivered p50/p99/max.
 - claim: throughput of the first 5,000 deliveries from a backlog of 5,000 and of 1,000,000.
 - mixed: 10 webservices, one of them slow (1 s per request); p99 latency of the healthy nine
@@ -27,7 +29,9 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
 import argparse
 import glob
 import os
+import resource
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -134,21 +138,86 @@ def wait_until(condition, sample=None, limit=600):
         time.sleep(0.01)
 
 
-def raw_curl(args, receiver, work, events, concurrency):
+class NginxSink:
+    """Debian's nginx answering 204 to everything on 127.0.0.1, one worker process, no logs: a
+    receiver that costs little CPU, so the throughput ratios measure the clients, not the sink.
+    Installed with apt-get the first time (as root, or through sudo)."""
+
+    def __init__(self, work):
+        if not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
+            sudo = [] if os.getuid() == 0 else ["sudo"]
+            subprocess.run(sudo + ["apt-get", "install", "-y", "-q", "nginx"], check=True, stdout=subprocess.DEVNULL,
+                           env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        self.directory = os.path.join(work, "nginx")
+        os.makedirs(self.directory)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        config = os.path.join(self.directory, "nginx.conf")
+        with open(config, "w") as f:
+            f.write(f"""worker_processes 1;
+daemon off;
+pid {self.directory}/nginx.pid;
+error_log {self.directory}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.directory}/body;
+    keepalive_requests 10000000;
+    server {{ listen 127.0.0.1:{self.port}; location / {{ return 204; }} }}
+}}
+""")
+        self.process = subprocess.Popen(["/usr/sbin/nginx", "-c", config, "-p", self.directory],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_until(lambda: subprocess.run(["curl", "-s", "-o", "/dev/null", self.url]).returncode == 0, limit=10)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def curl_loop_binary(work):
+    """bench/curl_loop.c, built with the system compiler once per run."""
+    binary = os.path.join(work, "curl_loop")
+    if not os.path.exists(binary):
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"], check=True, capture_output=True,
+                               text=True).stdout.split()
+        subprocess.run(["cc", "-O2", "-o", binary, os.path.join(ROOT, "bench/curl_loop.c"), *flags], check=True)
+    return binary
+
+
+def c_loop(args, sink, work, events, concurrency):
+    """The same POSTs through one libcurl multi handle in C; events/s and CPU per event."""
+    before = children_cpu()
+    rate = float(subprocess.run([curl_loop_binary(work), sink.url, str(events), str(concurrency)], check=True,
+                                capture_output=True, text=True).stdout)
+    return rate, (children_cpu() - before) / events * 1e6
+
+
+def raw_curl(args, sink, work, events, concurrency):
+    """The same POSTs through the curl command line (curl --parallel); events/s and CPU per event."""
     config = os.path.join(work, "curl.cfg")
     with open(config, "w") as f:
         for i in range(events):
-            f.write(f'url = "{receiver.url}/bench/call-{i}"\noutput = "/dev/null"\n')
+            f.write(f'url = "{sink.url}/bench/call-{i}"\noutput = "/dev/null"\n')
+    before = children_cpu()
     started = time.monotonic()
     subprocess.run(["curl", "--silent", "--no-progress-meter", "--parallel", "--parallel-max", str(concurrency),
                     "--data", "q1=5&ani=%2B15551230000", "-K", config], check=True)
-    return events / (time.monotonic() - started)
+    return events / (time.monotonic() - started), (children_cpu() - before) / events * 1e6
 
 
-def throughput_run(args, receiver, work, concurrency):
-    """One backlog drained at one concurrency: postcall, then the raw curl loop."""
+def throughput_run(args, sink, work, concurrency):
+    """One backlog drained at one concurrency: postcall, then the C loop and the curl command line."""
     outbox = Outbox(args, work, f"throughput-{concurrency}.db")
-    outbox.webservice("bench", receiver.url + "/bench/{{call_id}}")
+    outbox.webservice("bench", sink.url + "/bench/{{call_id}}")
     outbox.backlog("bench", args.events)
     workers = outbox.workers(args.workers, concurrency)
     samples = {}
@@ -176,32 +245,39 @@ def throughput_run(args, receiver, work, concurrency):
     samples.update({w.pid: proc_stat(w.pid) for w in workers})
     stop(workers)
     delivered = outbox.delivered_count()
+    # The same number of requests in flight in total as the workers keep.
+    in_flight = concurrency * args.workers
     return {
         "concurrency": concurrency,
-        "raw_concurrency": concurrency * args.workers,
         "rate": args.events / elapsed,
-        # The same number of requests in flight in total as the workers keep.
-        "raw": raw_curl(args, receiver, work, args.events, concurrency * args.workers),
         "cpu_us": sum(s[0] for s in samples.values()) / delivered * 1e6,
         "rss": max(s[1] for s in samples.values()),
         "insert": (percentile(insert_ms, .5), percentile(insert_ms, .99), max(insert_ms)),
+        "c": c_loop(args, sink, work, args.events, in_flight),
+        "cli": raw_curl(args, sink, work, args.events, in_flight),
     }
 
 
 def throughput(args, receiver, work):
-    runs = [throughput_run(args, receiver, work, c) for c in args.sweep]
-    print(f"throughput: a backlog of {args.events:,} events, {args.workers} worker(s); raw curl = the same receiver "
-          "driven by curl --parallel at the same concurrency, no database")
-    print("  concurrency   postcall   raw curl   ratio   CPU/event   peak RSS   IVR insert p50 / p99 / max"
-          + ("" if args.workers == 1 else f"\n  (per worker; raw curl runs {args.workers} times as many at once)"))
+    sink = NginxSink(work) if args.sink == "nginx" else receiver
+    try:
+        runs = [throughput_run(args, sink, work, c) for c in args.sweep]
+    finally:
+        if sink is not receiver:
+            sink.stop()
+    print(f"throughput: a backlog of {args.events:,} events, {args.workers} worker(s), sink: {args.sink}; C loop = the same "
+          "POSTs through one libcurl multi handle (bench/curl_loop.c), curl CLI = curl --parallel; no database for either")
+    print("  concurrency   postcall   CPU/event   C loop   CPU/event   ratio   curl CLI   CPU/event   peak RSS   IVR insert p50 / p99 / max"
+          + ("" if args.workers == 1 else f"\n  (per worker; the references run {args.workers} times as many at once)"))
     for run in runs:
         p50, p99, most = run["insert"]
-        print(f"  {run['concurrency']:>11}   {run['rate']:>8,.0f}   {run['raw']:>8,.0f}   {run['rate'] / run['raw']:>5.0%}"
-              f"   {run['cpu_us']:>6.0f} us   {run['rss']:>4.1f} MiB   {p50:.1f} / {p99:.1f} / {most:.1f} ms")
-    best, best_raw = max(runs, key=lambda r: r["rate"]), max(runs, key=lambda r: r["raw"])
-    workers = "concurrency" if args.workers == 1 else f"{args.workers} workers x concurrency"
-    print(f"  best against best: postcall {best['rate']:,.0f} events/s ({workers} {best['concurrency']}) / raw curl "
-          f"{best_raw['raw']:,.0f} requests/s (concurrency {best_raw['raw_concurrency']}) = {best['rate'] / best_raw['raw']:.0%}")
+        (c_rate, c_cpu), (cli_rate, cli_cpu) = run["c"], run["cli"]
+        print(f"  {run['concurrency']:>11}   {run['rate']:>8,.0f}   {run['cpu_us']:>6.0f} us   {c_rate:>6,.0f}   {c_cpu:>6.0f} us"
+              f"   {run['rate'] / c_rate:>5.0%}   {cli_rate:>8,.0f}   {cli_cpu:>6.0f} us   {run['rss']:>5.1f} MiB"
+              f"   {p50:.1f} / {p99:.1f} / {most:.1f} ms")
+    best, best_c = max(runs, key=lambda r: r["rate"]), max(runs, key=lambda r: r["c"][0])
+    print(f"  best against best: postcall {best['rate']:,.0f} events/s (concurrency {best['concurrency']}) / C loop "
+          f"{best_c['c'][0]:,.0f} (concurrency {best_c['concurrency']}) = {best['rate'] / best_c['c'][0]:.0%}")
 
 
 def latency(args, receiver, work):
@@ -473,6 +549,8 @@ def main():
     parser.add_argument("--concurrency", type=int, default=64, help="of the worker, in every scenario but throughput and rss")
     parser.add_argument("--sweep", type=lambda text: [int(c) for c in text.split(",")], default=[64, 128, 256],
                         help="the throughput scenario's concurrencies, comma-separated")
+    parser.add_argument("--sink", choices=["nginx", "recorder"], default="nginx",
+                        help="the throughput scenario's receiver: nginx answering 204 (default) or the test recorder")
     parser.add_argument("--postcall", default=os.path.join(ROOT, ".build/release/postcall"))
     args = parser.parse_args()
     unknown = [name for name in args.scenarios if name not in SCENARIOS]

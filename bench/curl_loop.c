@@ -1,0 +1,96 @@
+/*
+ * The benchmark's reference: the same POSTs postcall sends, driven by one libcurl multi handle
+ * with reused easy handles and nothing else (no database, no templates, no history). What
+ * postcall does per event on top of this is what the ratio measures.
+ *
+ *   cc -O2 -o curl_loop bench/curl_loop.c $(pkg-config --cflags --libs libcurl)
+ *   ./curl_loop BASE_URL EVENTS CONCURRENCY
+ *
+ * Prints the events per second on standard output.
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static const char body[] = "q1=5&ani=%2B15551230000";
+
+static size_t discard(char *data, size_t size, size_t count, void *user) {
+    (void)data;
+    (void)user;
+    return size * count;
+}
+
+struct slot {
+    CURL *easy;
+    struct curl_slist *headers;
+    char url[512];
+};
+
+static void start(CURLM *multi, struct slot *slot, const char *base, long index) {
+    char key[64];
+    snprintf(slot->url, sizeof slot->url, "%s/bench/call-%ld", base, index);
+    snprintf(key, sizeof key, "Idempotency-Key: bench-%ld", index);
+    curl_slist_free_all(slot->headers);
+    slot->headers = curl_slist_append(NULL, key);
+    slot->headers = curl_slist_append(slot->headers, "Content-Type: application/x-www-form-urlencoded");
+    curl_easy_setopt(slot->easy, CURLOPT_URL, slot->url);
+    curl_easy_setopt(slot->easy, CURLOPT_HTTPHEADER, slot->headers);
+    curl_multi_add_handle(multi, slot->easy);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s BASE_URL EVENTS CONCURRENCY\n", argv[0]);
+        return 2;
+    }
+    const char *base = argv[1];
+    long events = atol(argv[2]), concurrency = atol(argv[3]);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURLM *multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, concurrency);
+    struct slot *slots = calloc((size_t)concurrency, sizeof *slots);
+    long next = 0, done = 0, failed = 0;
+    struct timespec begin, end;
+    clock_gettime(CLOCK_MONOTONIC, &begin);
+    for (long i = 0; i < concurrency && next < events; i++) {
+        slots[i].easy = curl_easy_init();
+        curl_easy_setopt(slots[i].easy, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(slots[i].easy, CURLOPT_POSTFIELDSIZE, (long)(sizeof body - 1));
+        curl_easy_setopt(slots[i].easy, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(slots[i].easy, CURLOPT_TIMEOUT_MS, 10000L);
+        curl_easy_setopt(slots[i].easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(slots[i].easy, CURLOPT_PRIVATE, &slots[i]);
+        start(multi, &slots[i], base, next++);
+    }
+    while (done < events) {
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        CURLMsg *message;
+        int left;
+        while ((message = curl_multi_info_read(multi, &left))) {
+            if (message->msg != CURLMSG_DONE) continue;
+            struct slot *slot;
+            curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
+            long status = 0;
+            curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+            if (message->data.result != CURLE_OK || status >= 300) failed++;
+            curl_multi_remove_handle(multi, slot->easy);
+            done++;
+            if (next < events) start(multi, slot, base, next++);
+        }
+        if (done < events) curl_multi_poll(multi, NULL, 0, 1000, NULL);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double seconds = (double)(end.tv_sec - begin.tv_sec) + (double)(end.tv_nsec - begin.tv_nsec) / 1e9;
+    printf("%.0f\n", (double)events / seconds);
+    if (failed) fprintf(stderr, "%ld requests failed\n", failed);
+    for (long i = 0; i < concurrency; i++) {
+        if (slots[i].easy) curl_easy_cleanup(slots[i].easy);
+        curl_slist_free_all(slots[i].headers);
+    }
+    free(slots);
+    curl_multi_cleanup(multi);
+    curl_global_cleanup();
+    return failed ? 1 : 0;
+}

@@ -1,5 +1,9 @@
 #include "PostCallCCurl.h"
 
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
 CURLcode postcall_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
 }
@@ -38,6 +42,31 @@ CURLcode postcall_easy_setopt_read_callback(CURL *handle, curl_read_callback rea
     if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, seek);
     if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_SEEKDATA, userdata);
     return code;
+}
+
+CURLcode postcall_easy_setopt_opensocket_callback(CURL *handle, curl_opensocket_callback open, void *clientp) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, open);
+    if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_OPENSOCKETDATA, clientp);
+    return code;
+}
+
+int postcall_sockaddr_ip(const struct curl_sockaddr *address, unsigned char bytes[16]) {
+    /* libcurl's curl_sockaddr holds a sockaddr large enough for the family it names. */
+    if (address->family == AF_INET && address->addrlen >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)&address->addr;
+        memcpy(bytes, &v4->sin_addr, 4);
+        return 4;
+    }
+    if (address->family == AF_INET6 && address->addrlen >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&address->addr;
+        memcpy(bytes, &v6->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+curl_socket_t postcall_open_socket(const struct curl_sockaddr *address) {
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 CURLcode postcall_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {

@@ -48,6 +48,18 @@ struct WorkerCommand: ParsableCommand {
     var leaseGrace: String = environment("POSTCALL_LEASE_GRACE") ?? "30s"
 
     @Option(
+        name: .customLong("deny-networks"),
+        help: ArgumentHelp(
+            "Networks deliveries may not connect to, comma-separated CIDRs or addresses; private = loopback, RFC 1918, link-local, CGNAT and their IPv6 kin (env POSTCALL_DENY_NETWORKS; default: none).",
+            valueName: "networks"))
+    var denyNetworks: String = environment("POSTCALL_DENY_NETWORKS") ?? ""
+
+    @Option(
+        name: .customLong("allow-networks"),
+        help: ArgumentHelp("Exceptions to --deny-networks, comma-separated (env POSTCALL_ALLOW_NETWORKS).", valueName: "networks"))
+    var allowNetworks: String = environment("POSTCALL_ALLOW_NETWORKS") ?? ""
+
+    @Option(
         name: .customLong("poll-interval"),
         help: "How often an idle worker checks for due events if no change notification came (env POSTCALL_POLL_INTERVAL).")
     var pollInterval: String = environment("POSTCALL_POLL_INTERVAL") ?? "1s"
@@ -112,6 +124,17 @@ struct WorkerCommand: ParsableCommand {
         ] where Timestamp.parseDuration(value) == nil {
             throw ValidationError("\(name) \(value.debugDescription) must be a duration like 500ms, 30s, 5m, 4h (at most 100 years)")
         }
+        do {
+            _ = try networkPolicy()
+        } catch let error as PostCallError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    private func networkPolicy() throws -> NetworkPolicy {
+        NetworkPolicy(
+            denied: try NetworkPolicy.networks(denyNetworks, option: "--deny-networks"),
+            allowed: try NetworkPolicy.networks(allowNetworks, option: "--allow-networks"))
     }
 
     func run() throws {
@@ -129,6 +152,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.fileDirectories = files.access(outbox: database.location).directories
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
+        configuration.networkPolicy = try networkPolicy()
 
         let stop = StopRequest()
         var sources: [any DispatchSourceSignal] = []

@@ -120,6 +120,11 @@ struct DeliveryDecider: Sendable {
             } else {
                 failure = AttemptFailure.classify(httpStatus: status)
             }
+        } else if let address = transfer.deniedAddress {
+            failure = AttemptFailure(
+                errorClass: "network denied",
+                detail: "the worker's --deny-networks covers \(address); --allow-networks can make an exception",
+                isTransient: false)
         } else {
             failure = AttemptFailure.classify(curlCode: transfer.curlCode, detail: transfer.errorDetail)
         }

@@ -19,6 +19,8 @@ struct FinishedTransfer: Sendable, Equatable {
     var bodyTooLarge: Bool = false
     /// Where a 3xx points, resolved against the request URL by libcurl.
     var redirectURL: String?
+    /// The address the worker's network policy (`--deny-networks`) refused to connect to.
+    var deniedAddress: String?
 
     /// Whether a response arrived: a stopped oversized body still counts, the status decided.
     var hasResponse: Bool {

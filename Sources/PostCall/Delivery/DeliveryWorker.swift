@@ -120,6 +120,8 @@ public final class DeliveryWorker {
                 "worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)",
                 "db": "\(store.location)", "wakeup": "\(wakeup)",
                 "files_dirs": "\(fileAccess.directories.joined(separator: ":"))",
+                "deny_networks": "\(configuration.networkPolicy.denied.map(\.description).joined(separator: ","))",
+                "allow_networks": "\(configuration.networkPolicy.allowed.map(\.description).joined(separator: ","))",
             ])
         for directory in fileAccess.directories where access(directory, R_OK | X_OK) != 0 {
             logger.warning(
@@ -344,7 +346,7 @@ public final class DeliveryWorker {
         // Redirects share the attempt's timeout.
         let remaining = max(1, webservice.timeoutMilliseconds - timing.elapsedMilliseconds)
         do {
-            let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer()
+            let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer(networkPolicy: configuration.networkPolicy)
             // A redirect sends the files again from their start.
             for file in files { file.offset = 0 }
             try transfer.prepare(

@@ -26,13 +26,22 @@ final class HTTPTransfer {
     private(set) var bodyBytes = 0
     private(set) var bodyTooLarge = false
     private(set) var responseHeaders: [Webservice.Field] = []
+    /// The addresses this transfer may connect to.
+    private let networkPolicy: NetworkPolicy
+    /// The address the network policy refused a connection to, if it did.
+    private(set) var deniedAddress: String?
 
     /// - Parameters:
     ///   - keptBodyBytes: how much of the response body to keep.
     ///   - maximumBodyBytes: the transfer stops once the body grows past this.
-    init(keptBodyBytes: Int = HTTPTransfer.keptBodyBytes, maximumBodyBytes: Int = HTTPTransfer.maximumBodyBytes) throws {
+    ///   - networkPolicy: the addresses it may connect to, checked at every connection.
+    init(
+        keptBodyBytes: Int = HTTPTransfer.keptBodyBytes, maximumBodyBytes: Int = HTTPTransfer.maximumBodyBytes,
+        networkPolicy: NetworkPolicy = NetworkPolicy()
+    ) throws {
         keptBodyLimit = keptBodyBytes
         bodyLimit = maximumBodyBytes
+        self.networkPolicy = networkPolicy
         guard let easy = curl_easy_init() else {
             throw PostCallError(.transport, "libcurl could not create a transfer (out of memory?)")
         }
@@ -59,6 +68,9 @@ final class HTTPTransfer {
             postcall_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 8192),
             postcall_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384),
         ])
+        if !networkPolicy.denied.isEmpty {
+            try Self.check([postcall_easy_setopt_opensocket_callback(easy, HTTPTransfer.openSocket, userdata)])
+        }
     }
 
     deinit {
@@ -83,6 +95,7 @@ final class HTTPTransfer {
         bodyPrefix.removeAll(keepingCapacity: true)
         bodyBytes = 0
         bodyTooLarge = false
+        deniedAddress = nil
         responseHeaders.removeAll(keepingCapacity: true)
         errorBuffer.pointee = 0
 
@@ -217,7 +230,24 @@ final class HTTPTransfer {
         FinishedTransfer(
             curlCode: code, errorDetail: code == CURLE_OK ? "" : errorDetail, httpStatus: httpStatus, headers: responseHeaders,
             body: bodyPrefix, bodyBytes: bodyBytes, bodyTooLarge: bodyTooLarge,
-            redirectURL: httpStatus.map { (300..<400).contains($0) } == true ? redirectURL : nil)
+            redirectURL: httpStatus.map { (300..<400).contains($0) } == true ? redirectURL : nil,
+            deniedAddress: code == CURLE_OK ? nil : deniedAddress)
+    }
+
+    /// Opens each socket libcurl needs, once the address is known (after DNS, for every
+    /// redirect and every address tried), unless the network policy refuses it.
+    private static let openSocket: curl_opensocket_callback = { clientp, _, address in
+        guard let clientp, let address else { return CURL_SOCKET_BAD }
+        let transfer = Unmanaged<HTTPTransfer>.fromOpaque(clientp).takeUnretainedValue()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let count = bytes.withUnsafeMutableBufferPointer { postcall_sockaddr_ip(address, $0.baseAddress) }
+        guard count > 0 else { return CURL_SOCKET_BAD }
+        let ip = Array(bytes.prefix(Int(count)))
+        guard transfer.networkPolicy.permits(ip) else {
+            transfer.deniedAddress = IPNetwork.text(of: ip)
+            return CURL_SOCKET_BAD
+        }
+        return postcall_open_socket(address)
     }
 
     /// Gives back the memory of a large inspected body (a SOAP response), so an idle transfer

@@ -23,6 +23,8 @@ public struct WorkerConfiguration: Sendable {
     public var metricsHost: String = "127.0.0.1"
     /// The folders uploads may be read from (and deleted in); empty: `recordings` beside the database.
     public var fileDirectories: [String] = []
+    /// The addresses deliveries may connect to (`--deny-networks`, `--allow-networks`).
+    public var networkPolicy = NetworkPolicy()
 
     public init(
         workerID: String, concurrency: Int = 64, webserviceConcurrency: Int? = nil, leaseGrace: Milliseconds = 30_000,

@@ -5,9 +5,9 @@
 set -euo pipefail
 
 # binutils and lintian build and check the Debian package (deploy/package.sh, check-package.sh);
-# the PostgreSQL server runs the fleet store's tests.
+# the PostgreSQL server runs the fleet store's tests; openssl makes the TLS tests' certificates.
 packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev libpq-dev libssl-dev postgresql sqlite3 python3 python3-pip
-    systemd binutils lintian)
+    systemd binutils lintian openssl)
 if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
 # env carries the variable through sudo too; `$SUDO VAR=value cmd` is no assignment when $SUDO is empty.
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq

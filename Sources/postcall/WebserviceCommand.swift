@@ -57,6 +57,16 @@ struct WebserviceCommand: ParsableCommand {
         @Flag(name: .customLong("wss-digest"), inversion: .prefixedNo, help: "SOAP: send the password as a digest (PasswordDigest) instead of text.")
         var wssDigest: Bool?
         @Flag(name: .customLong("no-wss"), help: "SOAP: stop sending a WS-Security UsernameToken.") var noWSS = false
+        @Option(
+            name: .customLong("ca-file"),
+            help: "A CA bundle (PEM) to verify the receiver with instead of the system's; an absolute path the worker can read (empty: the system's).")
+        var caFile: String?
+        @Option(
+            name: .customLong("client-cert"),
+            help: "A client certificate (PEM) for a receiver that demands one (mTLS), with --client-key; an absolute path (empty: none).")
+        var clientCertificate: String?
+        @Option(name: .customLong("client-key"), help: "The client certificate's private key (PEM); an absolute path the worker can read.")
+        var clientKey: String?
         @Option(help: "SOAP: the operation.") var operation: String?
         @Option(name: .customLong("soap-version"), help: "SOAP: 1.1 or 1.2.") var soapVersion: SOAPVersion?
         @Flag(
@@ -138,6 +148,9 @@ struct WebserviceCommand: ParsableCommand {
             }
             if let bodyFile { webservice.bodyFile = bodyFile.isEmpty ? nil : bodyFile }
             if let keepFiles { webservice.keepFiles = keepFiles }
+            if let caFile { webservice.tls.caFile = caFile.isEmpty ? nil : caFile }
+            if let clientCertificate { webservice.tls.clientCertificate = clientCertificate.isEmpty ? nil : clientCertificate }
+            if let clientKey { webservice.tls.clientKey = clientKey.isEmpty ? nil : clientKey }
             if let timeout {
                 guard timeout > 0, timeout <= 3600 else {
                     throw PostCallError(.invalidInput, "--timeout must be between 0 and 3600 seconds")
@@ -264,6 +277,10 @@ struct WebserviceCommand: ParsableCommand {
             if let bodyFile = webservice.bodyFile { print("body file:     \(bodyFile)") }
             if webservice.sendsFiles {
                 print("files:         \(webservice.keepFiles ? "kept once delivered" : "deleted once delivered")")
+            }
+            if let caFile = webservice.tls.caFile { print("ca file:       \(caFile)") }
+            if let certificate = webservice.tls.clientCertificate, let key = webservice.tls.clientKey {
+                print("client cert:   \(certificate) (key \(key))")
             }
             print("timeout:       \(Double(webservice.timeoutMilliseconds) / 1000)s")
             print("redirects:     \(webservice.followRedirects ? "followed (up to 3, same method and body)" : "not followed")")

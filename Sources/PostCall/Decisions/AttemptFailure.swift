@@ -56,8 +56,9 @@ struct AttemptFailure: Sendable, Equatable {
         }
     }
 
-    /// Classifies a libcurl failure, one where no usable response arrived.
-    static func classify(curlCode code: CURLcode, detail: String) -> AttemptFailure {
+    /// Classifies a libcurl failure, one where no usable response arrived. A TLS failure names
+    /// the webservice's TLS files it concerns, so the operator knows which to fix.
+    static func classify(curlCode code: CURLcode, detail: String, tls: TLSFiles = TLSFiles()) -> AttemptFailure {
         let errorClass: String
         var isTransient = true
         switch code {
@@ -80,6 +81,17 @@ struct AttemptFailure: Sendable, Equatable {
             errorClass = "transport"
         }
         let summary = String(cString: curl_easy_strerror(code))
-        return AttemptFailure(errorClass: errorClass, detail: detail.isEmpty ? summary : detail, isTransient: isTransient)
+        var explained = detail.isEmpty ? summary : detail
+        switch code {
+        case CURLE_SSL_CACERT_BADFILE:
+            explained = "cannot use the CA file \(tls.caFile ?? "of the system") (--ca-file): \(explained)"
+        case CURLE_SSL_CERTPROBLEM:
+            explained = "cannot use the client certificate \(tls.clientCertificate ?? "?") or its key \(tls.clientKey ?? "?") (--client-cert, --client-key): \(explained)"
+        case CURLE_PEER_FAILED_VERIFICATION:
+            explained = "the receiver's certificate is not trusted by \(tls.caFile.map { "the CA file \($0) (--ca-file)" } ?? "the system's CAs; a private CA needs --ca-file"): \(explained)"
+        default:
+            break
+        }
+        return AttemptFailure(errorClass: errorClass, detail: explained, isTransient: isTransient)
     }
 }

@@ -126,7 +126,7 @@ struct DeliveryDecider: Sendable {
                 detail: "the worker's --deny-networks covers \(address); --allow-networks can make an exception",
                 isTransient: false)
         } else {
-            failure = AttemptFailure.classify(curlCode: transfer.curlCode, detail: transfer.errorDetail)
+            failure = AttemptFailure.classify(curlCode: transfer.curlCode, detail: transfer.errorDetail, tls: webservice.tls)
         }
         let retryAfter = failure == nil ? nil : Self.retryAfter(in: transfer.headers, now: now)
         return .record(decide(failure, entry: entry, webservice: webservice, retryAfter: retryAfter, now: now, using: &generator))

@@ -351,7 +351,8 @@ public final class DeliveryWorker {
             for file in files { file.offset = 0 }
             try transfer.prepare(
                 request, files: files, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
-                inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes)
+                inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes,
+                tls: webservice.tls)
             try multi.add(transfer)
             activeByWebservice[entry.webservice, default: 0] += 1
             active[transfer.easy] = ActiveTransfer(

@@ -30,6 +30,9 @@ final class HTTPTransfer {
     private let networkPolicy: NetworkPolicy
     /// The address the network policy refused a connection to, if it did.
     private(set) var deniedAddress: String?
+    /// libcurl's own CA bundle, restored for a request without a CA file of its own (the handle
+    /// is reused, and a CA file set for one webservice would stay for the next).
+    private var defaultCAFile: String?
 
     /// - Parameters:
     ///   - keptBodyBytes: how much of the response body to keep.
@@ -68,6 +71,10 @@ final class HTTPTransfer {
             postcall_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 8192),
             postcall_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384),
         ])
+        var defaultCA: UnsafeMutableRawPointer?
+        if postcall_easy_getinfo_pointer(easy, CURLINFO_CAINFO, &defaultCA) == CURLE_OK, let defaultCA {
+            defaultCAFile = String(cString: defaultCA.assumingMemoryBound(to: CChar.self))
+        }
         if !networkPolicy.denied.isEmpty {
             try Self.check([postcall_easy_setopt_opensocket_callback(easy, HTTPTransfer.openSocket, userdata)])
         }
@@ -83,10 +90,11 @@ final class HTTPTransfer {
     /// Sets up the handle for `request`, replacing whatever the previous transfer set. The first
     /// `inspectedBodyBytes` of the response body are kept. Redirects are followed only with
     /// `followRedirects` (fetching a WSDL); a delivery leaves them to ``RedirectRule``.
-    /// `files` are the request's ``HTTPRequest/Upload`` opened, in the order of its paths.
+    /// `files` are the request's ``HTTPRequest/Upload`` opened, in the order of its paths; `tls`
+    /// its webservice's CA bundle and client certificate, if any.
     func prepare(
         _ request: HTTPRequest, files: [UploadFile] = [], timeoutMilliseconds: Int64, userAgent: String,
-        inspectedBodyBytes: Int = HTTPTransfer.keptBodyBytes, followRedirects: Bool = false
+        inspectedBodyBytes: Int = HTTPTransfer.keptBodyBytes, followRedirects: Bool = false, tls: TLSFiles = TLSFiles()
     ) throws {
         releaseUpload()
         keptBodyLimit = min(inspectedBodyBytes, bodyLimit)
@@ -118,6 +126,9 @@ final class HTTPTransfer {
             postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1),
             postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod),
             postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0),
+            postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile),
+            postcall_easy_setopt_string(easy, CURLOPT_SSLCERT, tls.clientCertificate),
+            postcall_easy_setopt_string(easy, CURLOPT_SSLKEY, tls.clientKey),
         ]
         if let body = request.body {
             codes.append(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))

@@ -21,8 +21,9 @@ extension OutboxStore {
             INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts,
                                      max_age_ms, soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json,
                                      follow_redirects, files, body_file, keep_files, soap_header_params, wss_username,
-                                     wss_password, wss_digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     wss_password, wss_digest, tls_ca_file, tls_client_cert, tls_client_key)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,
+                    ?26, ?27, ?28)
             ON CONFLICT (name) DO UPDATE SET
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
@@ -33,6 +34,8 @@ extension OutboxStore {
                 follow_redirects = excluded.follow_redirects, files = excluded.files, body_file = excluded.body_file,
                 keep_files = excluded.keep_files, soap_header_params = excluded.soap_header_params,
                 wss_username = excluded.wss_username, wss_password = excluded.wss_password, wss_digest = excluded.wss_digest,
+                tls_ca_file = excluded.tls_ca_file, tls_client_cert = excluded.tls_client_cert,
+                tls_client_key = excluded.tls_client_key,
                 updated_at = CAST(?25 AS BIGINT)
             """,
             [
@@ -48,7 +51,8 @@ extension OutboxStore {
                 SQLValue(webservice.bodyFile), .integer(webservice.keepFiles ? 1 : 0),
                 .text(Self.encodeFields(webservice.soapHeaderParameters)), SQLValue(webservice.wsSecurity?.username),
                 SQLValue(webservice.wsSecurity?.password), .integer(webservice.wsSecurity?.digest == true ? 1 : 0),
-                .integer(Timestamp.now()),
+                .integer(Timestamp.now()), SQLValue(webservice.tls.caFile), SQLValue(webservice.tls.clientCertificate),
+                SQLValue(webservice.tls.clientKey),
             ])
     }
 
@@ -112,7 +116,7 @@ extension OutboxStore {
     private static let configurationColumns = """
         kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
         soap_wsdl, soap_version, soap_action, soap_operation_json, follow_redirects, files, body_file, keep_files,
-        soap_header_params, wss_username, wss_password, wss_digest
+        soap_header_params, wss_username, wss_password, wss_digest, tls_ca_file, tls_client_cert, tls_client_key
         """
 
     private static let selectWebservice = "SELECT name, \(configurationColumns) FROM webservices"
@@ -134,6 +138,7 @@ extension OutboxStore {
         if let username = row.optionalText(20) {
             webservice.wsSecurity = WSSecurity(username: username, password: row.text(21), digest: row.int64(22) != 0)
         }
+        webservice.tls = TLSFiles(caFile: row.optionalText(23), clientCertificate: row.optionalText(24), clientKey: row.optionalText(25))
         return webservice
     }
 

@@ -14,6 +14,7 @@ extension Webservice {
         guard maxAgeMilliseconds >= 0 else {
             throw PostCallError(.invalidInput, "webservice \(name): --max-age cannot be negative")
         }
+        try tls.validate(webservice: name)
         _ = try RequestTemplate(self)
     }
 }

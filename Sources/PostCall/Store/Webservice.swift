@@ -41,6 +41,8 @@ public struct Webservice: Sendable, Equatable {
     public var soapHeaderParameters: [Field] = []
     /// A WS-Security UsernameToken sent in the SOAP header.
     public var wsSecurity: WSSecurity?
+    /// A private CA bundle, and a client certificate and key (mTLS).
+    public var tls = TLSFiles()
     /// Connect plus transfer time allowed for one attempt.
     public var timeoutMilliseconds: Int64
     /// Privacy mode: no call data is kept once an event is delivered or dead.

@@ -15,10 +15,11 @@ if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
 
 # The tests check the metrics with Prometheus's own Python text parser, deliver SOAP to a spyne
 # server (a SOAP framework this project did not write), compare envelopes with zeep's (the
-# reference Python SOAP client) and uploads with werkzeug's multipart parser. Debian's Python is
+# reference Python SOAP client), uploads with werkzeug's multipart parser, and signatures with
+# standardwebhooks (the Standard Webhooks specification's own Python library). Debian's Python is
 # externally managed (PEP 668); a pyenv or virtualenv Python is not.
-python_packages=(prometheus-client spyne lxml werkzeug zeep)
-if ! python3 -c 'import prometheus_client, spyne, lxml, werkzeug, zeep' 2>/dev/null; then
+python_packages=(prometheus-client spyne lxml werkzeug zeep standardwebhooks)
+if ! python3 -c 'import prometheus_client, spyne, lxml, werkzeug, zeep, standardwebhooks' 2>/dev/null; then
     python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
         || python3 -m pip install -q --break-system-packages "${python_packages[@]}"
 fi

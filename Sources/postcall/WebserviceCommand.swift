@@ -67,6 +67,13 @@ struct WebserviceCommand: ParsableCommand {
         var clientCertificate: String?
         @Option(name: .customLong("client-key"), help: "The client certificate's private key (PEM); an absolute path the worker can read.")
         var clientKey: String?
+        @Option(
+            name: .customLong("signing-secret-file"),
+            help: ArgumentHelp(
+                "Sign requests (Standard Webhooks) with the secret in this file (- for standard input), never given on the command line; repeat for several during a rotation. Replaces the secrets set before; needs POSTCALL_SECRET_KEY_FILE, which encrypts them in the database.",
+                valueName: "file"))
+        var signingSecretFiles: [String] = []
+        @Flag(name: .customLong("clear-signing-secrets"), help: "Stop signing requests.") var clearSigningSecrets = false
         @Option(help: "SOAP: the operation.") var operation: String?
         @Option(name: .customLong("soap-version"), help: "SOAP: 1.1 or 1.2.") var soapVersion: SOAPVersion?
         @Flag(
@@ -148,6 +155,17 @@ struct WebserviceCommand: ParsableCommand {
             }
             if let bodyFile { webservice.bodyFile = bodyFile.isEmpty ? nil : bodyFile }
             if let keepFiles { webservice.keepFiles = keepFiles }
+            if clearSigningSecrets { webservice.signingSecrets = [] }
+            if !signingSecretFiles.isEmpty {
+                guard let key = try SecretKey.fromEnvironment() else {
+                    throw PostCallError(
+                        .invalidInput,
+                        "signing secrets are stored encrypted: set \(SecretKey.environmentVariable) to a file of 32 random bytes (openssl rand -base64 32 > FILE), the same file the workers read")
+                }
+                webservice.signingSecrets = try signingSecretFiles.map {
+                    try WebhookSigner.sealedSecret(try Self.readSecret($0), for: name, with: key)
+                }
+            }
             if let caFile { webservice.tls.caFile = caFile.isEmpty ? nil : caFile }
             if let clientCertificate { webservice.tls.clientCertificate = clientCertificate.isEmpty ? nil : clientCertificate }
             if let clientKey { webservice.tls.clientKey = clientKey.isEmpty ? nil : clientKey }
@@ -277,6 +295,9 @@ struct WebserviceCommand: ParsableCommand {
             if let bodyFile = webservice.bodyFile { print("body file:     \(bodyFile)") }
             if webservice.sendsFiles {
                 print("files:         \(webservice.keepFiles ? "kept once delivered" : "deleted once delivered")")
+            }
+            if !webservice.signingSecrets.isEmpty {
+                print("signing:       Standard Webhooks, \(webservice.signingSecrets.count) secret(s), stored encrypted")
             }
             if let caFile = webservice.tls.caFile { print("ca file:       \(caFile)") }
             if let certificate = webservice.tls.clientCertificate, let key = webservice.tls.clientKey {

@@ -153,6 +153,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
         configuration.networkPolicy = try networkPolicy()
+        configuration.secretKey = try SecretKey.fromEnvironment()
 
         let stop = StopRequest()
         var sources: [any DispatchSourceSignal] = []

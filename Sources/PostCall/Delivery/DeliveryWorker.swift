@@ -27,7 +27,8 @@ public final class DeliveryWorker {
     private var activeByWebservice: [String: Int] = [:]
     private var idleTransfers: [HTTPTransfer] = []
     private var unrecorded: [AttemptRecord] = []
-    private var templates: [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate)] = [:]
+    private var templates:
+        [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate, signer: WebhookSigner?)] = [:]
     private var nextClaimAt: Milliseconds = 0
     /// The outbox's data version before this idle worker's last claim (SQLite only).
     private var dataVersionBeforeIdleClaim: Int64?
@@ -338,6 +339,31 @@ public final class DeliveryWorker {
         }
     }
 
+    /// `request` with its Standard Webhooks headers, over the exact bytes it sends: its body, or
+    /// its raw file read once in pieces (the upload then starts again from the file's start).
+    private func sign(_ request: HTTPRequest, files: [UploadFile], entry: ClaimedEntry, with signer: WebhookSigner) throws
+        -> HTTPRequest
+    {
+        let signature = try signer.headers(id: "\(outboxID)-\(entry.id)", timestamp: Timestamp.now() / 1000) { consume in
+            if case .rawBody = request.upload, let file = files.first {
+                file.offset = 0
+                var buffer = [UInt8](repeating: 0, count: 65_536)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { file.read(into: $0) }
+                    guard let count else { throw PostCallError(.transport, "reading \(file.name) to sign it failed") }
+                    guard count > 0 else { break }
+                    buffer.withUnsafeBytes { consume(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+                }
+            } else {
+                (request.body ?? []).withUnsafeBytes(consume)
+            }
+        }
+        var signed = request
+        signed.headers.removeAll { $0.name.lowercased().hasPrefix("webhook-") }
+        signed.headers += signature
+        return signed
+    }
+
     /// Starts `request` on a transfer, the first of an attempt or a redirect within it.
     private func send(
         _ request: HTTPRequest, files: [UploadFile], for entry: ClaimedEntry, webservice: Webservice, timing: Timing,
@@ -347,10 +373,11 @@ public final class DeliveryWorker {
         let remaining = max(1, webservice.timeoutMilliseconds - timing.elapsedMilliseconds)
         do {
             let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer(networkPolicy: configuration.networkPolicy)
+            let signed = try templates[webservice.name]?.signer.map { try sign(request, files: files, entry: entry, with: $0) } ?? request
             // A redirect sends the files again from their start.
             for file in files { file.offset = 0 }
             try transfer.prepare(
-                request, files: files, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
+                signed, files: files, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
                 inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes,
                 tls: webservice.tls)
             try multi.add(transfer)
@@ -380,7 +407,8 @@ public final class DeliveryWorker {
             if let cached = templates[name], cached.fingerprint == fingerprint { return .success((cached.webservice, cached.template)) }
             guard let webservice = try store.webservice(named: name) else { throw missing }
             let template = try RequestTemplate(webservice)
-            templates[name] = (fingerprint, webservice, template)
+            let signer = webservice.signingSecrets.isEmpty ? nil : try WebhookSigner(webservice: webservice, key: configuration.secretKey)
+            templates[name] = (fingerprint, webservice, template, signer)
             return .success((webservice, template))
         } catch let error as PostCallError {
             return .failure(error)

@@ -25,6 +25,8 @@ public struct WorkerConfiguration: Sendable {
     public var fileDirectories: [String] = []
     /// The addresses deliveries may connect to (`--deny-networks`, `--allow-networks`).
     public var networkPolicy = NetworkPolicy()
+    /// Decrypts the webservices' signing secrets (`POSTCALL_SECRET_KEY_FILE`).
+    public var secretKey: SecretKey?
 
     public init(
         workerID: String, concurrency: Int = 64, webserviceConcurrency: Int? = nil, leaseGrace: Milliseconds = 30_000,

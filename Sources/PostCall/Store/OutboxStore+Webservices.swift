@@ -21,9 +21,9 @@ extension OutboxStore {
             INSERT INTO webservices (name, kind, method, url, headers, params, body, timeout_ms, private, max_attempts,
                                      max_age_ms, soap_wsdl, soap_operation, soap_version, soap_action, soap_operation_json,
                                      follow_redirects, files, body_file, keep_files, soap_header_params, wss_username,
-                                     wss_password, wss_digest, tls_ca_file, tls_client_cert, tls_client_key)
+                                     wss_password, wss_digest, tls_ca_file, tls_client_cert, tls_client_key, signing_secrets)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,
-                    ?26, ?27, ?28)
+                    ?26, ?27, ?28, ?29)
             ON CONFLICT (name) DO UPDATE SET
                 kind = excluded.kind, method = excluded.method, url = excluded.url, headers = excluded.headers,
                 params = excluded.params, body = excluded.body, timeout_ms = excluded.timeout_ms,
@@ -35,7 +35,7 @@ extension OutboxStore {
                 keep_files = excluded.keep_files, soap_header_params = excluded.soap_header_params,
                 wss_username = excluded.wss_username, wss_password = excluded.wss_password, wss_digest = excluded.wss_digest,
                 tls_ca_file = excluded.tls_ca_file, tls_client_cert = excluded.tls_client_cert,
-                tls_client_key = excluded.tls_client_key,
+                tls_client_key = excluded.tls_client_key, signing_secrets = excluded.signing_secrets,
                 updated_at = CAST(?25 AS BIGINT)
             """,
             [
@@ -52,7 +52,7 @@ extension OutboxStore {
                 .text(Self.encodeFields(webservice.soapHeaderParameters)), SQLValue(webservice.wsSecurity?.username),
                 SQLValue(webservice.wsSecurity?.password), .integer(webservice.wsSecurity?.digest == true ? 1 : 0),
                 .integer(Timestamp.now()), SQLValue(webservice.tls.caFile), SQLValue(webservice.tls.clientCertificate),
-                SQLValue(webservice.tls.clientKey),
+                SQLValue(webservice.tls.clientKey), .text(Self.encodeStrings(webservice.signingSecrets)),
             ])
     }
 
@@ -116,7 +116,8 @@ extension OutboxStore {
     private static let configurationColumns = """
         kind, method, url, headers, params, body, timeout_ms, private, max_attempts, max_age_ms,
         soap_wsdl, soap_version, soap_action, soap_operation_json, follow_redirects, files, body_file, keep_files,
-        soap_header_params, wss_username, wss_password, wss_digest, tls_ca_file, tls_client_cert, tls_client_key
+        soap_header_params, wss_username, wss_password, wss_digest, tls_ca_file, tls_client_cert, tls_client_key,
+        signing_secrets
         """
 
     private static let selectWebservice = "SELECT name, \(configurationColumns) FROM webservices"
@@ -139,6 +140,10 @@ extension OutboxStore {
             webservice.wsSecurity = WSSecurity(username: username, password: row.text(21), digest: row.int64(22) != 0)
         }
         webservice.tls = TLSFiles(caFile: row.optionalText(23), clientCertificate: row.optionalText(24), clientKey: row.optionalText(25))
+        guard let secrets = try? JSONDecoder().decode([String].self, from: Data(row.text(26).utf8)) else {
+            throw PostCallError(.invalidInput, "webservice \(name) has malformed signing secrets in the database; set them again")
+        }
+        webservice.signingSecrets = secrets
         return webservice
     }
 
@@ -149,6 +154,11 @@ extension OutboxStore {
                 .invalidInput, "webservice \(webservice) has a malformed stored SOAP operation; run `postcall webservice refresh \(webservice)`")
         }
         return SOAPBinding(wsdl: wsdl, operation: operation, version: row.optionalText(12).flatMap(SOAPVersion.init(rawValue:)) ?? .soap11, soapAction: row.optionalText(13) ?? "")
+    }
+
+    static func encodeStrings(_ strings: [String]) -> String {
+        guard let data = try? JSONEncoder().encode(strings) else { return "[]" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func encodeFields(_ fields: [Webservice.Field]) -> String {

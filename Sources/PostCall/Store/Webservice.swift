@@ -43,6 +43,8 @@ public struct Webservice: Sendable, Equatable {
     public var wsSecurity: WSSecurity?
     /// A private CA bundle, and a client certificate and key (mTLS).
     public var tls = TLSFiles()
+    /// Standard Webhooks signing secrets, each sealed by ``SecretKey`` (never in clear here).
+    public var signingSecrets: [String] = []
     /// Connect plus transfer time allowed for one attempt.
     public var timeoutMilliseconds: Int64
     /// Privacy mode: no call data is kept once an event is delivered or dead.

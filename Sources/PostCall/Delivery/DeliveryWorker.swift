@@ -339,29 +339,27 @@ public final class DeliveryWorker {
         }
     }
 
-    /// `request` with its Standard Webhooks headers, over the exact bytes it sends: its body, or
-    /// its raw file read once in pieces (the upload then starts again from the file's start).
-    private func sign(_ request: HTTPRequest, files: [UploadFile], entry: ClaimedEntry, with signer: WebhookSigner) throws
+    /// `request` with its Standard Webhooks headers, over the exact bytes it sends: its body in
+    /// memory, or its upload read once in pieces (and rewound for the transfer).
+    private func sign(_ request: HTTPRequest, upload: UploadBody?, entry: ClaimedEntry, with signer: WebhookSigner) throws
         -> HTTPRequest
     {
         let signature = try signer.headers(id: "\(outboxID)-\(entry.id)", timestamp: Timestamp.now() / 1000) { consume in
-            if case .rawBody = request.upload, let file = files.first {
-                file.offset = 0
-                var buffer = [UInt8](repeating: 0, count: 65_536)
-                while true {
-                    let count = buffer.withUnsafeMutableBytes { file.read(into: $0) }
-                    guard let count else { throw PostCallError(.transport, "reading \(file.name) to sign it failed") }
-                    guard count > 0 else { break }
-                    buffer.withUnsafeBytes { consume(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
-                }
-            } else {
-                (request.body ?? []).withUnsafeBytes(consume)
-            }
+            if let upload { try upload.feed(consume) } else { (request.body ?? []).withUnsafeBytes(consume) }
         }
         var signed = request
         signed.headers.removeAll { $0.name.lowercased().hasPrefix("webhook-") }
         signed.headers += signature
         return signed
+    }
+
+    /// The body of a request that uploads `files`, opened in the order of its upload's paths.
+    private static func uploadBody(of request: HTTPRequest, files: [UploadFile]) -> UploadBody? {
+        switch request.upload {
+        case .multipart(let fields, let parts): UploadBody(fields: fields, files: Array(zip(parts.map(\.name), files)))
+        case .rawBody: files.first.map(UploadBody.init(rawFile:))
+        case nil: nil
+        }
     }
 
     /// Starts `request` on a transfer, the first of an attempt or a redirect within it.
@@ -373,11 +371,11 @@ public final class DeliveryWorker {
         let remaining = max(1, webservice.timeoutMilliseconds - timing.elapsedMilliseconds)
         do {
             let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer(networkPolicy: configuration.networkPolicy)
-            let signed = try templates[webservice.name]?.signer.map { try sign(request, files: files, entry: entry, with: $0) } ?? request
-            // A redirect sends the files again from their start.
-            for file in files { file.offset = 0 }
+            // A redirect sends the files again, from their start.
+            let upload = Self.uploadBody(of: request, files: files)
+            let signed = try templates[webservice.name]?.signer.map { try sign(request, upload: upload, entry: entry, with: $0) } ?? request
             try transfer.prepare(
-                signed, files: files, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
+                signed, upload: upload, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
                 inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes,
                 tls: webservice.tls)
             try multi.add(transfer)

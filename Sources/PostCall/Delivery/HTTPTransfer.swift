@@ -19,8 +19,8 @@ final class HTTPTransfer {
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     /// The files the request in flight uploads, open until the transfer is released.
-    private var uploadFiles: [UploadFile] = []
-    private var mime: OpaquePointer?
+    /// The body being uploaded, read by libcurl through ``readBody``.
+    private var uploadBody: UploadBody?
 
     private(set) var bodyPrefix: [UInt8] = []
     private(set) var bodyBytes = 0
@@ -82,7 +82,6 @@ final class HTTPTransfer {
 
     deinit {
         curl_easy_cleanup(easy)
-        curl_mime_free(mime)
         curl_slist_free_all(headerList)
         errorBuffer.deallocate()
     }
@@ -90,10 +89,10 @@ final class HTTPTransfer {
     /// Sets up the handle for `request`, replacing whatever the previous transfer set. The first
     /// `inspectedBodyBytes` of the response body are kept. Redirects are followed only with
     /// `followRedirects` (fetching a WSDL); a delivery leaves them to ``RedirectRule``.
-    /// `files` are the request's ``HTTPRequest/Upload`` opened, in the order of its paths; `tls`
-    /// its webservice's CA bundle and client certificate, if any.
+    /// `upload` is the request's ``HTTPRequest/Upload`` with its files opened; `tls` its
+    /// webservice's CA bundle and client certificate, if any.
     func prepare(
-        _ request: HTTPRequest, files: [UploadFile] = [], timeoutMilliseconds: Int64, userAgent: String,
+        _ request: HTTPRequest, upload: UploadBody? = nil, timeoutMilliseconds: Int64, userAgent: String,
         inspectedBodyBytes: Int = HTTPTransfer.keptBodyBytes, followRedirects: Bool = false, tls: TLSFiles = TLSFiles()
     ) throws {
         releaseUpload()
@@ -110,12 +109,15 @@ final class HTTPTransfer {
         for field in request.headers {
             headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
         }
+        if let contentType = upload?.contentType {
+            headerList = curl_slist_append(headerList, "Content-Type: \(contentType)")
+        }
         // curl would otherwise wait a second for a 100-continue on larger bodies.
         headerList = curl_slist_append(headerList, "Expect:")
 
         // HTTPGET first: it clears the previous transfer's method and body; a body then makes it
         // a POST, and any other method is sent as a custom one.
-        let hasBody = request.body != nil || request.upload != nil
+        let hasBody = request.body != nil || upload != nil
         let customMethod = request.method == "GET" || (request.method == "POST" && hasBody) ? nil : request.method
         var codes: [CURLcode] = [
             postcall_easy_setopt_string(easy, CURLOPT_URL, request.url),
@@ -141,73 +143,37 @@ final class HTTPTransfer {
                 })
             }
         }
-        switch request.upload {
-        case .multipart(let fields, let parts):
-            codes.append(try attachMultipart(fields: fields, parts: Array(zip(parts.map(\.name), files))))
-        case .rawBody:
-            guard let file = files.first else { throw PostCallError(.transport, "a raw file body was prepared without its file") }
+        if let upload {
             codes += [
                 postcall_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil),
                 postcall_easy_setopt_long(easy, CURLOPT_POST, 1),
-                postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(file.size)),
-                postcall_easy_setopt_read_callback(easy, Self.readFile, Self.seekFile, Unmanaged.passUnretained(file).toOpaque()),
+                postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.size)),
+                postcall_easy_setopt_read_callback(easy, Self.readBody, Self.seekBody, Unmanaged.passUnretained(upload).toOpaque()),
             ]
-        case nil:
-            break
+            upload.rewind()
         }
-        uploadFiles = files
+        uploadBody = upload
         try Self.check(codes)
     }
 
-    /// Builds the `multipart/form-data` body: text parts, then file parts that libcurl reads
-    /// from the open files as it sends them.
-    private func attachMultipart(fields: [Webservice.Field], parts: [(field: String, file: UploadFile)]) throws -> CURLcode {
-        guard let mime = curl_mime_init(easy) else {
-            throw PostCallError(.transport, "libcurl could not create a multipart body (out of memory?)")
-        }
-        self.mime = mime
-        var codes: [CURLcode] = []
-        for field in fields {
-            let part = curl_mime_addpart(mime)
-            codes.append(curl_mime_name(part, field.name))
-            // The length is given: a value may contain NUL.
-            var value = field.value
-            codes.append(value.isEmpty ? curl_mime_data(part, "", 0) : value.withUTF8 { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { curl_mime_data(part, $0.baseAddress, $0.count) }
-            })
-        }
-        for (field, file) in parts {
-            let part = curl_mime_addpart(mime)
-            codes += [
-                curl_mime_name(part, field), curl_mime_filename(part, file.name), curl_mime_type(part, file.contentType),
-                curl_mime_data_cb(
-                    part, curl_off_t(file.size), Self.readFile, Self.seekFile, nil, Unmanaged.passUnretained(file).toOpaque()),
-            ]
-        }
-        codes.append(postcall_easy_setopt_pointer(easy, CURLOPT_MIMEPOST, UnsafeMutableRawPointer(mime)))
-        return codes.first { $0 != CURLE_OK } ?? CURLE_OK
-    }
-
-    /// Closes the files of the last upload and frees its multipart body. libcurl's handle is
-    /// told first, since it refers to the body until then.
+    /// Lets go of the last upload's body (and so its files). libcurl's handle is told first,
+    /// since it refers to the body until then.
     func releaseUpload() {
-        guard mime != nil || !uploadFiles.isEmpty else { return }
-        _ = postcall_easy_setopt_pointer(easy, CURLOPT_MIMEPOST, nil)
+        guard uploadBody != nil else { return }
         _ = postcall_easy_setopt_read_callback(easy, nil, nil, nil)
-        curl_mime_free(mime)
-        mime = nil
-        uploadFiles = []
+        uploadBody = nil
     }
 
-    private static let readFile: curl_read_callback = { buffer, size, count, userdata in
+    private static let readBody: curl_read_callback = { buffer, size, count, userdata in
         guard let buffer, let userdata else { return Int(CURL_READFUNC_ABORT) }
-        let file = Unmanaged<UploadFile>.fromOpaque(userdata).takeUnretainedValue()
-        return file.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count)) ?? Int(CURL_READFUNC_ABORT)
+        let body = Unmanaged<UploadBody>.fromOpaque(userdata).takeUnretainedValue()
+        return body.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count)) ?? Int(CURL_READFUNC_ABORT)
     }
 
-    private static let seekFile: curl_seek_callback = { userdata, offset, origin in
-        guard let userdata, origin == SEEK_SET else { return Int32(CURL_SEEKFUNC_CANTSEEK) }
-        Unmanaged<UploadFile>.fromOpaque(userdata).takeUnretainedValue().offset = Int64(offset)
+    /// libcurl rewinds to send the body again on a new connection; only to its start.
+    private static let seekBody: curl_seek_callback = { userdata, offset, origin in
+        guard let userdata, origin == SEEK_SET, offset == 0 else { return Int32(CURL_SEEKFUNC_CANTSEEK) }
+        Unmanaged<UploadBody>.fromOpaque(userdata).takeUnretainedValue().rewind()
         return Int32(CURL_SEEKFUNC_OK)
     }
 

@@ -15,11 +15,6 @@ extension Webservice {
             throw PostCallError(.invalidInput, "webservice \(name): --max-age cannot be negative")
         }
         try tls.validate(webservice: name)
-        if !signingSecrets.isEmpty && !files.isEmpty {
-            throw PostCallError(
-                .invalidInput,
-                "webservice \(name): signing multipart uploads (--file) is not supported yet; sign a raw body (--body-file) or leave the uploads unsigned")
-        }
         _ = try RequestTemplate(self)
     }
 }

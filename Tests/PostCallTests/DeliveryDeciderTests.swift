@@ -101,7 +101,24 @@ final class DeliveryDeciderTests: XCTestCase {
             let made = decision(finish(failed))
             XCTAssertEqual(kind(made), row.kind, "\(row.code)")
             XCTAssertEqual(made?.errorClass, row.errorClass, "\(row.code)")
-            XCTAssertEqual(made?.error, "\(row.errorClass): Failed to connect to 10.1.2.3 port 443", "\(row.code)")
+            // A certificate the receiver presents that is not trusted says where trust comes from.
+            let explained = row.code == CURLE_PEER_FAILED_VERIFICATION
+                ? "the receiver's certificate is not trusted by the system's CAs; a private CA needs --ca-file: " : ""
+            XCTAssertEqual(made?.error, "\(row.errorClass): \(explained)Failed to connect to 10.1.2.3 port 443", "\(row.code)")
+        }
+    }
+
+    /// TLS failures name the webservice's files that they concern.
+    func testTLSFailuresNameTheirFiles() {
+        let tls = TLSFiles(caFile: "/etc/ca.pem", clientCertificate: "/etc/me.pem", clientKey: "/etc/me.key")
+        let table: [(CURLcode, String)] = [
+            (CURLE_SSL_CACERT_BADFILE, "tls: cannot use the CA file /etc/ca.pem (--ca-file): x"),
+            (CURLE_SSL_CERTPROBLEM, "tls: cannot use the client certificate /etc/me.pem or its key /etc/me.key (--client-cert, --client-key): x"),
+            (CURLE_PEER_FAILED_VERIFICATION, "tls: the receiver's certificate is not trusted by the CA file /etc/ca.pem (--ca-file): x"),
+        ]
+        for (code, message) in table {
+            XCTAssertEqual(AttemptFailure.classify(curlCode: code, detail: "x", tls: tls).message(isPrivate: false), message)
+            XCTAssertEqual(AttemptFailure.classify(curlCode: code, detail: "x", tls: tls).message(isPrivate: true), "tls")
         }
     }
 

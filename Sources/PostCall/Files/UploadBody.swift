@@ -56,7 +56,7 @@ final class UploadBody {
         self.init(segments: segments, contentType: "multipart/form-data; boundary=\(boundary)")
     }
 
-    /// 32 random hex digits after a prefix: no file will contain it by chance.
+    /// 256 random bits in hex after a prefix: no file will contain it by chance.
     static func newBoundary() -> String {
         var generator = SystemRandomNumberGenerator()
         return "postcall-" + (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()

@@ -21,6 +21,8 @@ public final class DeliveryWorker {
     private let metrics = WorkerMetrics()
     private let metricsEndpoint: MetricsEndpoint?
     private let fileAccess: FileAccess
+    /// Copies a SQLite outbox's log back into the database off the loop.
+    private let checkpointer: WALCheckpointer?
     private var random = SystemRandomNumberGenerator()
 
     private var active: [UnsafeMutableRawPointer: ActiveTransfer] = [:]
@@ -91,8 +93,12 @@ public final class DeliveryWorker {
         let multi = try CurlMulti(maximumConnections: configuration.concurrency)
         self.multi = multi
         switch store.location {
-        case .sqlite(let path): self.notifier = WriteAheadLogWatcher(databasePath: path)
-        case .postgres(let uri): self.notifier = try PostgresChangeListener(uri: uri)
+        case .sqlite(let path):
+            self.notifier = WriteAheadLogWatcher(databasePath: path)
+            self.checkpointer = try WALCheckpointer(path: path)
+        case .postgres(let uri):
+            self.notifier = try PostgresChangeListener(uri: uri)
+            self.checkpointer = nil
         }
         self.metricsEndpoint = try configuration.metricsPort.map {
             try MetricsEndpoint(host: configuration.metricsHost, port: $0, outbox: store.location)
@@ -134,6 +140,8 @@ public final class DeliveryWorker {
             logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsEndpoint.port)/metrics"])
         }
         defer { metricsEndpoint?.stop() }
+        checkpointer?.start()
+        defer { checkpointer?.stop() }
         var drainDeadline: UInt64?
         var databaseChanged = true
         while true {

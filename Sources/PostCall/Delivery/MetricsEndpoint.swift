@@ -65,17 +65,7 @@ final class MetricsEndpoint: @unchecked Sendable {
     /// Serves scrapes of `metrics` on a new thread until ``stop()``.
     func start(_ metrics: WorkerMetrics) {
         guard thread == nil else { return }
-        let body = Unmanaged.passRetained(ThreadBody { [self] in serve(metrics) })
-        var created = pthread_t()
-        guard pthread_create(&created, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().run()
-            return nil
-        }, body.toOpaque()) == 0 else {
-            body.release()
-            return
-        }
-        thread = created
+        thread = POSIXThread.start { [self] in serve(metrics) }
     }
 
     /// Stops the serving thread and waits for it.
@@ -85,11 +75,6 @@ final class MetricsEndpoint: @unchecked Sendable {
         _ = write(stopPipe.write, &byte, 1)
         pthread_join(running, nil)
         thread = nil
-    }
-
-    private final class ThreadBody {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
     }
 
     private func serve(_ metrics: WorkerMetrics) {

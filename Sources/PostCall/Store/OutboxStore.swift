@@ -75,9 +75,9 @@ public final class OutboxStore {
     /// Settings for a worker's connection. SQLite: the CHECK constraints guard what the IVR and
     /// operators write; the worker writes only states and outcomes from its own enums, and SQLite
     /// (3.40) checks each `IN (…)` by building a temporary b-tree for every row, 3 per delivered
-    /// event.
+    /// event. Its commits run no checkpoint: the worker's ``WALCheckpointer`` does.
     func prepareForWorker() throws {
-        if dialect == .sqlite { try database.execute("PRAGMA ignore_check_constraints = ON") }
+        if dialect == .sqlite { try database.execute("PRAGMA ignore_check_constraints = ON; PRAGMA wal_autocheckpoint = 0") }
     }
 
     /// Settings for a connection that only reads a few counters now and then: a small cache.

@@ -166,6 +166,14 @@ struct WebserviceCommand: ParsableCommand {
                     try WebhookSigner.sealedSecret(try Self.readSecret($0), for: name, with: key)
                 }
             }
+            if wssPasswordFile != nil {
+                if let key = try SecretKey.fromEnvironment() {
+                    webservice = try webservice.sealingSecrets(with: key)
+                } else {
+                    printError(
+                        "postcall: webservice \(name): the WS-Security password is stored in clear; set \(SecretKey.environmentVariable) (the file the workers read) to have it encrypted")
+                }
+            }
             if let caFile { webservice.tls.caFile = caFile.isEmpty ? nil : caFile }
             if let clientCertificate { webservice.tls.clientCertificate = clientCertificate.isEmpty ? nil : clientCertificate }
             if let clientKey { webservice.tls.clientKey = clientKey.isEmpty ? nil : clientKey }

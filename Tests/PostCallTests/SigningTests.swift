@@ -162,4 +162,43 @@ final class SigningTests: EndToEndTestCase {
             XCTAssertEqual(try receiver.logEntries().count, 0, "nothing sent unsigned")
         }
     }
+
+    /// A WS-Security password is sealed like the signing secrets when the key is there, opened
+    /// only by the worker to send it; without the key it is kept in clear, and `set` says so.
+    func testAWSSecurityPasswordIsStoredEncryptedAndOpenedOnlyToBeSent() throws {
+        try onEachBackend {
+            let password = "pw-\(UUID().uuidString)"
+            try write(password, to: "wss.password")
+            let wsdl = testsDirectory.appendingPathComponent("Fixtures/wsdl/structures.wsdl").path
+            let soap = [
+                "webservice", "set", "orders", "--wsdl", wsdl, "--operation", "SubmitOrder", "--url", "\(server.baseURL)/soap",
+                "--param", "Order@currency=USD", "--param", "Order.Customer.Name={{name}}", "--param", "Order.Items.Item[0].Sku=A",
+                "--param", "Order.Items.Item[0].Quantity=1", "--param", "Order.Email={{email}}",
+                "--header-param", "SessionHeader.sessionId={{token}}", "--wss-username", "ivr",
+                "--wss-password-file", scratch.path("wss.password"),
+            ]
+            let sealed = try postcallWithKey(soap)
+            XCTAssertEqual(sealed.status, 0, sealed.stderr)
+            XCTAssertEqual(try store.webservice(named: "orders")?.wsSecurity?.password.hasPrefix("aes256gcm:"), true)
+            let stored = try store.database.query("SELECT wss_password FROM webservices") { $0.text(0) }.joined()
+            XCTAssertFalse(stored.contains(password))
+            if backend == .sqlite, let bytes = FileManager.default.contents(atPath: db) {
+                XCTAssertNil(bytes.range(of: Data(password.utf8)), "the password is in the database file")
+            }
+
+            let id = try store.enqueue(
+                webservice: "orders", callID: "c", variablesJSON: #"{"name":"N","email":"e@example.com","token":"t"}"#)
+            let sender = try worker("wss.log")
+            // The recorder answers JSON, not SOAP: the attempt is retried, but the request went out.
+            try waitUntil { try !store.attempts(eventID: id).isEmpty }
+            XCTAssertEqual(sender.stop(), 0, sender.output)
+            XCTAssertTrue(try server.requests().first?.body.contains(">\(password)</wsse:Password>") == true, "the receiver gets it")
+            XCTAssertFalse(sender.output.contains(password))
+
+            let clear = try postcall(soap + ["--db", db])
+            XCTAssertEqual(clear.status, 0, clear.stderr)
+            XCTAssertTrue(clear.stderr.contains("the WS-Security password is stored in clear; set POSTCALL_SECRET_KEY_FILE"), clear.stderr)
+            XCTAssertEqual(try store.webservice(named: "orders")?.wsSecurity?.password, password)
+        }
+    }
 }

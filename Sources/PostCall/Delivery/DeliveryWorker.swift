@@ -411,7 +411,9 @@ public final class DeliveryWorker {
             let missing = PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
             guard let fingerprint = try store.webserviceFingerprint(named: name) else { throw missing }
             if let cached = templates[name], cached.fingerprint == fingerprint { return .success((cached.webservice, cached.template)) }
-            guard let webservice = try store.webservice(named: name) else { throw missing }
+            guard let webservice = try store.webservice(named: name)?.openingSecrets(with: configuration.secretKey) else {
+                throw missing
+            }
             let template = try RequestTemplate(webservice)
             let signer = webservice.signingSecrets.isEmpty ? nil : try WebhookSigner(webservice: webservice, key: configuration.secretKey)
             templates[name] = (fingerprint, webservice, template, signer)

@@ -43,6 +43,9 @@ public struct SecretKey: Sendable {
         return try SecretKey(file: path)
     }
 
+    /// Whether a stored value is a sealed secret rather than one in clear.
+    public static func isSealed(_ value: String) -> Bool { value.hasPrefix("aes256gcm:") }
+
     /// `secret` encrypted and authenticated together with `context` (the webservice's name, so
     /// a ciphertext copied to another webservice does not decrypt): `aes256gcm:<base64 nonce,
     /// ciphertext and tag>`.

@@ -33,6 +33,9 @@ final class HTTPTransfer {
     /// libcurl's own CA bundle, restored for a request without a CA file of its own (the handle
     /// is reused, and a CA file set for one webservice would stay for the next).
     private var defaultCAFile: String?
+    /// The TLS files the handle holds now: set again only when a request needs others, since
+    /// libcurl copies each string it is given.
+    private var appliedTLS = TLSFiles()
 
     /// - Parameters:
     ///   - keptBodyBytes: how much of the response body to keep.
@@ -128,10 +131,15 @@ final class HTTPTransfer {
             postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1),
             postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod),
             postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0),
-            postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile),
-            postcall_easy_setopt_string(easy, CURLOPT_SSLCERT, tls.clientCertificate),
-            postcall_easy_setopt_string(easy, CURLOPT_SSLKEY, tls.clientKey),
         ]
+        if tls != appliedTLS {
+            codes += [
+                postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile),
+                postcall_easy_setopt_string(easy, CURLOPT_SSLCERT, tls.clientCertificate),
+                postcall_easy_setopt_string(easy, CURLOPT_SSLKEY, tls.clientKey),
+            ]
+            appliedTLS = tls
+        }
         if let body = request.body {
             codes.append(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
             if body.isEmpty {

@@ -7,7 +7,7 @@ import XCTest
 /// (delivery, reliability, support, privacy) run on both backends through `onEachBackend`.
 final class PostgresFleetTests: EndToEndTestCase {
     private func psql(_ sql: String, uri: String? = nil) throws -> CommandResult {
-        try runProcess("/usr/bin/psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", uri ?? db, "-c", sql])
+        try PostCallTests.psql(uri ?? db, sql)
     }
 
     /// An insert wakes an idle worker through the trigger's NOTIFY: with a one-hour poll, only
@@ -87,7 +87,7 @@ final class PostgresFleetTests: EndToEndTestCase {
         }.joined(separator: "\n")
         let file = scratch.path("\(prefix).sql")
         try script.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db, "-f", file])
+        let result = try PostCallTests.psql(db, file: file)
         XCTAssertEqual(result.status, 0, result.stderr)
         return count
     }
@@ -168,7 +168,7 @@ final class PostgresFleetTests: EndToEndTestCase {
             try set(["survey", "--url", "\(server.baseURL)/x", "--header", "Authorization: Bearer s3cret-token"])
             let roles = testsDirectory.deletingLastPathComponent().appendingPathComponent("deploy/postgres-roles.sql").path
             for _ in 0..<2 {
-                let applied = try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db, "-f", roles])
+                let applied = try PostCallTests.psql(db, file: roles)
                 XCTAssertEqual(applied.status, 0, "the roles file applies, and again: \(applied.stderr)")
             }
             XCTAssertEqual(try psql("""

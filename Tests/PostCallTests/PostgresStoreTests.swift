@@ -13,7 +13,7 @@ final class PostgresStoreTests: XCTestCase {
     }
 
     private func psql(_ sql: String) throws -> CommandResult {
-        try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", uri, "-c", sql])
+        try PostCallTests.psql(uri, sql)
     }
 
     func testMigrationsApplyOnceEvenFromManyHostsAtOnce() throws {

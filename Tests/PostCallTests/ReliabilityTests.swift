@@ -267,7 +267,7 @@ final class ReliabilityTests: EndToEndTestCase {
                 script += "SELECT 'inserted ' || count(*) FROM outbox;\n"
                 let file = scratch.path("ivr.sql")
                 try script.write(toFile: file, atomically: true, encoding: .utf8)
-                let result = try runProcess("/usr/bin/psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", db, "-f", file])
+                let result = try psql(db, file: file)
                 writer = CommandResult(
                     status: result.status, stdout: result.stdout.split(separator: "\n").last.map(String.init) ?? "", stderr: result.stderr)
             }

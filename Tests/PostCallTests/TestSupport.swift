@@ -291,7 +291,7 @@ class EndToEndTestCase: XCTestCase {
     func insertAsTheIVR(_ sql: String) throws -> CommandResult {
         switch backend {
         case .sqlite: try runProcess("/usr/bin/sqlite3", [db, sql])
-        case .postgres: try runProcess("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", db, "-c", sql])
+        case .postgres: try psql(db, sql)
         }
     }
 }
@@ -378,6 +378,19 @@ final class PostgresTestServer: @unchecked Sendable {
 
     func uri(database: String) -> String { "postgresql://postgres@127.0.0.1:\(port)/\(database)" }
 }
+
+/// psql against `uri`, as an IVR or an operator would use it: no start-up file, quiet, stopped
+/// at the first error, rows printed bare (a `RETURNING id` prints the id alone). `sql` runs one
+/// command; `file` a script.
+func psql(_ uri: String, _ sql: String) throws -> CommandResult {
+    try runProcess("/usr/bin/psql", psqlOptions + [uri, "-c", sql])
+}
+
+func psql(_ uri: String, file: String) throws -> CommandResult {
+    try runProcess("/usr/bin/psql", psqlOptions + [uri, "-f", file])
+}
+
+private let psqlOptions = ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"]
 
 /// A file handle appending to `directory/server.log`.
 private func scratchLog(_ directory: String) -> FileHandle {

@@ -11,24 +11,6 @@ struct ShowCommand: ParsableCommand {
     @Option(help: "table or json.") var format: OutputFormat = .table
     @OptionGroup var time: TimeDisplayOptions
 
-    struct Report: Encodable {
-        let event: EventSummary
-        let attemptLog: [AttemptSummary]
-
-        func encode(to encoder: any Encoder) throws {
-            try event.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(attemptLog, forKey: Key(stringValue: "attempt_log"))
-        }
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-    }
-
     func run() throws {
         let store = try database.openStore()
         guard let event = try store.event(id: eventID)?.forTerminal(format == .json) else {
@@ -37,7 +19,7 @@ struct ShowCommand: ParsableCommand {
         let attempts = try store.attempts(eventID: eventID).map { $0.forTerminal(format == .json) }
         switch format {
         case .json:
-            try printJSON(Report(event: event, attemptLog: attempts))
+            try printJSON(EventReport(event: event, attemptLog: attempts))
         case .table, .csv:
             print("event \(event.id): \(event.state.rawValue), \(event.attempts) attempt(s)")
             print("  webservice  \(event.webservice)")

@@ -12,6 +12,7 @@ struct PostCallCommand: ParsableCommand {
         subcommands: [
             MigrateCommand.self, WebserviceCommand.self, EnqueueCommand.self, WorkerCommand.self, HistoryCommand.self,
             ShowCommand.self, RetryCommand.self, StatsCommand.self, PruneCommand.self, HealthCommand.self, WSDLCommand.self,
+            ConsoleCommand.self,
         ])
 
     /// Runs the command, mapping failures onto the documented exit codes: 1 when the operation
@@ -120,12 +121,6 @@ struct EnqueueCommand: ParsableCommand {
         let id = try database.openStore(create: true).enqueue(webservice: name, callID: callID, reason: reason, variablesJSON: json)
         print(id)
     }
-}
-
-/// Writes a line to standard error.
-func printError(_ text: String) {
-    var line = Array((text + "\n").utf8)
-    _ = line.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
 /// Splits `name=value` at the first `=`.

@@ -22,12 +22,6 @@ func parseWhen(_ text: String?, _ option: String) throws -> Int64? {
     return time
 }
 
-/// `12.3`: one decimal, rounded.
-func oneDecimal(_ value: Double) -> String {
-    let tenths = Int((value * 10).rounded())
-    return "\(tenths / 10).\(abs(tenths % 10))"
-}
-
 struct RetryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retry",
@@ -133,7 +127,7 @@ struct StatsCommand: ParsableCommand {
             print("oldest pending event: \(Timestamp.formatDuration(Int64(age * 1000))) old")
         }
         if stats.filesWaiting > 0 {
-            print("files waiting: \(stats.filesWaiting) (\(oneDecimal(Double(stats.filesWaitingBytes) / 1_048_576)) MiB)")
+            print("files waiting: \(stats.filesWaiting) (\((Double(stats.filesWaitingBytes) / 1_048_576).oneDecimal) MiB)")
         }
         print("")
         var webservices = TextTable(header: ["WEBSERVICE", "PENDING", "IN FLIGHT", "DELIVERED", "DEAD", "FAILING", "PAUSED UNTIL"])
@@ -149,7 +143,7 @@ struct StatsCommand: ParsableCommand {
         for window in stats.windows {
             windows.append([
                 window.window, String(window.attempts), String(window.delivered), String(window.retried),
-                String(window.failed), oneDecimal(window.deliveriesPerMinute), oneDecimal(window.failureRate * 100) + "%",
+                String(window.failed), window.deliveriesPerMinute.oneDecimal, (window.failureRate * 100).oneDecimal + "%",
             ])
         }
         print(windows.render())

@@ -122,7 +122,7 @@ struct WebserviceCommand: ParsableCommand {
                 guard let username = wssUsername ?? webservice.wsSecurity?.username else {
                     throw PostCallError(.invalidInput, "--wss-password-file and --wss-digest need --wss-username")
                 }
-                let password = try wssPasswordFile.map(Self.readSecret) ?? webservice.wsSecurity?.password
+                let password = try wssPasswordFile.map(readSecretText(from:)) ?? webservice.wsSecurity?.password
                 guard let password else {
                     throw PostCallError(.invalidInput, "--wss-username needs --wss-password-file FILE (or - for standard input)")
                 }
@@ -163,7 +163,7 @@ struct WebserviceCommand: ParsableCommand {
                         "signing secrets are stored encrypted: set \(SecretKey.environmentVariable) to a file of 32 random bytes (openssl rand -base64 32 > FILE), the same file the workers read")
                 }
                 webservice.signingSecrets = try signingSecretFiles.map {
-                    try WebhookSigner.sealedSecret(try Self.readSecret($0), for: name, with: key)
+                    try WebhookSigner.sealedSecret(try readSecretText(from: $0), for: name, with: key)
                 }
             }
             if wssPasswordFile != nil {
@@ -194,23 +194,6 @@ struct WebserviceCommand: ParsableCommand {
             }
             try store.setWebservice(webservice)
             print("\(existing == nil ? "created" : "updated") webservice \(name)")
-        }
-
-        /// A secret from a file or standard input (`-`), without its final line break.
-        static func readSecret(_ source: String) throws -> String {
-            var text: String
-            if source == "-" {
-                text = ""
-                while let line = readLine(strippingNewline: false) { text += line }
-            } else {
-                guard let data = FileManager.default.contents(atPath: source) else {
-                    throw PostCallError(.invalidInput, "cannot read \(source): no such readable file")
-                }
-                text = String(decoding: data, as: UTF8.self)
-            }
-            while let last = text.last, last.isNewline { text.removeLast() }
-            guard !text.isEmpty else { throw PostCallError(.invalidInput, "\(source) holds no password") }
-            return text
         }
 
         /// A URL as given; a file path made absolute, so a later `set` or `refresh` from another

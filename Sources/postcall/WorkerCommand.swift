@@ -224,8 +224,3 @@ private final class StopRequest: Sendable {
         _ = wakeup.wait(timeout: .now() + .milliseconds(milliseconds))
     }
 }
-
-/// An environment variable's value, for option defaults.
-func environment(_ name: String) -> String? {
-    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
-}

@@ -6,10 +6,12 @@ public struct HistoryFilter: Sendable {
     public var since: Milliseconds?
     public var until: Milliseconds?
     public var limit: Int
+    /// Only events older than this one in the newest-first order: the next page of a search.
+    public var after: HistoryCursor?
 
     public init(
         callID: String? = nil, webservice: String? = nil, state: EventState? = nil, since: Milliseconds? = nil,
-        until: Milliseconds? = nil, limit: Int = 50
+        until: Milliseconds? = nil, limit: Int = 50, after: HistoryCursor? = nil
     ) {
         self.callID = callID
         self.webservice = webservice
@@ -17,6 +19,7 @@ public struct HistoryFilter: Sendable {
         self.since = since
         self.until = until
         self.limit = limit
+        self.after = after
     }
 }
 
@@ -47,6 +50,11 @@ extension HistoryFilter {
         if let until {
             clauses.append("created_at < ?")
             values.append(.integer(until))
+        }
+        if let after {
+            // The first clause alone bounds an index range on created_at; the second orders ties.
+            clauses.append("created_at <= ? AND (created_at < ? OR id < ?)")
+            values += [.integer(after.createdAt), .integer(after.createdAt), .integer(after.id)]
         }
         return (clauses.isEmpty ? "TRUE" : clauses.joined(separator: " AND "), values)
     }

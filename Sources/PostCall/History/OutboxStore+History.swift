@@ -9,6 +9,29 @@ extension OutboxStore {
             values + [.integer(Int64(max(0, filter.limit)))], row: Self.decodeEvent)
     }
 
+    /// One page of events matching `filter` (`filter.limit` of them), newest first, and the
+    /// cursor of the next page if there is one.
+    public func historyPage(matching filter: HistoryFilter) throws -> HistoryPage {
+        var probe = filter
+        probe.limit = max(1, filter.limit) + 1
+        var events = try self.events(matching: probe)
+        guard events.count > max(1, filter.limit) else { return HistoryPage(events: events, next: nil) }
+        events.removeLast()
+        let last = events[events.count - 1]
+        guard let createdAt = Timestamp.parseWhen(last.createdAt) else {
+            throw PostCallError(.database, "event \(last.id) has an unreadable creation time \(last.createdAt.debugDescription)")
+        }
+        return HistoryPage(events: events, next: HistoryCursor(createdAt: createdAt, id: last.id))
+    }
+
+    /// How many events match `filter` (its limit and cursor aside).
+    public func countEvents(matching filter: HistoryFilter) throws -> Int {
+        var whole = filter
+        whole.after = nil
+        let (condition, values) = whole.condition()
+        return Int(try database.query("SELECT count(*) FROM outbox WHERE \(condition)", values) { $0.int64(0) }.first ?? 0)
+    }
+
     static func historySQL(_ filter: HistoryFilter) -> String {
         selectEvent + " WHERE \(filter.condition().sql) ORDER BY \(filter.newestFirst) LIMIT ?"
     }

@@ -91,6 +91,11 @@ extension OutboxStore {
         try database.query(Self.selectWebservice + " ORDER BY name", row: Self.decodeWebservice)
     }
 
+    /// Every webservice's name, sorted: all a viewer's role needs to offer them in a search.
+    public func webserviceNames() throws -> [String] {
+        try database.query("SELECT name FROM webservices ORDER BY name") { $0.text(0) }
+    }
+
     /// Removes a webservice. Refused while events still wait for it or are dead, since those
     /// need its configuration to be delivered or replayed.
     public func removeWebservice(named name: String) throws {

@@ -44,3 +44,11 @@ extension StringProtocol {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
     }
 }
+
+extension Double {
+    /// `12.3`: one decimal, rounded, as `stats` and the console show rates.
+    public var oneDecimal: String {
+        let tenths = Int((self * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

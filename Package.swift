@@ -1,18 +1,26 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
     name: "postcall",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .library(name: "PostCall", targets: ["PostCall"]),
         .executable(name: "postcall", targets: ["postcall"]),
+        .executable(name: "postcall-console", targets: ["postcall-console"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
         // The Prometheus text exposition format, kept by the Swift server workgroup.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The support console's HTTP server and its password hashes (bcrypt). Only the
+        // `postcall-console` executable links them: workers stay free of SwiftNIO. No default
+        // traits: neither full Foundation nor swift-configuration is needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "PostCallCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -42,7 +50,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Depending on the executable makes `swift test` build the `postcall` the tests run as processes.
-        .testTarget(name: "PostCallTests", dependencies: ["PostCall", "postcall"]),
+        .target(
+            name: "PostCallConsole",
+            dependencies: [
+                "PostCall",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "postcall-console",
+            dependencies: [
+                "PostCallConsole",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Depending on the executables makes `swift test` build the `postcall` and
+        // `postcall-console` the tests run as processes.
+        .testTarget(name: "PostCallTests", dependencies: ["PostCall", "PostCallConsole", "postcall", "postcall-console"]),
     ]
 )

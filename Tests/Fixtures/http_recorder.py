@@ -15,6 +15,8 @@ according to the path, so a test can script the receiver's behaviour through the
   /redirect/NNN?to=U  answer with status NNN and Location U (percent-decoded)
   /soapfault/NNN/B    answer with status NNN and a SOAP 1.1 Client fault with a B-byte detail
   /html               answer 200 with an HTML page, as a proxy in front of a SOAP service might
+  /hostile            answer 400 with markup and script in a header and the body, as a hostile
+                      or compromised receiver might (for the console's escaping)
   anything else       answer 200 with a short JSON body
 
 It prints its port on stdout once it listens, and stops by itself after --lifetime seconds.
@@ -144,6 +146,10 @@ class Recorder(asyncio.Protocol):
             ).encode()
         elif parts[0] == "html":
             payload = b"<html><body><h1>Maintenance</h1></body></html>"
+        elif parts[0] == "hostile":
+            status = 400
+            extra = b"X-Hostile: <script>alert('header')</script>\r\n"
+            payload = b"<img src=x onerror=\"alert('body')\"><script>alert('body')</script>"
         if self.transport.is_closing():
             return
         self.transport.write(

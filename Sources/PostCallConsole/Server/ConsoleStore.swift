@@ -1,0 +1,23 @@
+import NIOPosix
+import PostCall
+import Synchronization
+
+/// The outbox as the console uses it: one connection, one statement at a time, run on NIO's
+/// blocking thread pool so a slow query never holds up the threads that serve requests.
+final class ConsoleStore: Sendable {
+    private let store: Mutex<OutboxStore>
+    let location: OutboxLocation
+
+    init(location: OutboxLocation) throws {
+        let store = try OutboxStore(location: location)
+        self.location = location
+        self.store = Mutex(store)
+    }
+
+    /// Runs `body` with the store, off the request threads.
+    func run<Result: Sendable>(_ body: @escaping @Sendable (OutboxStore) throws -> Result) async throws -> Result {
+        try await NIOThreadPool.singleton.runIfActive {
+            try self.store.withLock { store in try body(store) }
+        }
+    }
+}

@@ -5,9 +5,10 @@
 set -euo pipefail
 
 # binutils and lintian build and check the Debian package (deploy/package.sh, check-package.sh);
-# the PostgreSQL server runs the fleet store's tests; openssl makes the TLS tests' certificates.
+# the PostgreSQL server runs the fleet store's tests; openssl makes the TLS tests' certificates;
+# chromium and its driver are the browser the console's tests drive, curl their HTTP client.
 packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev libpq-dev libssl-dev postgresql sqlite3 python3 python3-pip
-    systemd binutils lintian openssl)
+    systemd binutils lintian openssl curl chromium chromium-driver)
 if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
 # env carries the variable through sudo too; `$SUDO VAR=value cmd` is no assignment when $SUDO is empty.
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -16,10 +17,11 @@ if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
 # The tests check the metrics with Prometheus's own Python text parser, deliver SOAP to a spyne
 # server (a SOAP framework this project did not write), compare envelopes with zeep's (the
 # reference Python SOAP client), uploads with werkzeug's multipart parser, and signatures with
-# standardwebhooks (the Standard Webhooks specification's own Python library). Debian's Python is
-# externally managed (PEP 668); a pyenv or virtualenv Python is not.
-python_packages=(prometheus-client spyne lxml werkzeug zeep standardwebhooks)
-if ! python3 -c 'import prometheus_client, spyne, lxml, werkzeug, zeep, standardwebhooks' 2>/dev/null; then
+# standardwebhooks (the Standard Webhooks specification's own Python library), and drive the
+# console in chromium with selenium. Debian's Python is externally managed (PEP 668); a pyenv or
+# virtualenv Python is not.
+python_packages=(prometheus-client spyne lxml werkzeug zeep standardwebhooks selenium)
+if ! python3 -c 'import prometheus_client, spyne, lxml, werkzeug, zeep, standardwebhooks, selenium' 2>/dev/null; then
     python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
         || python3 -m pip install -q --break-system-packages "${python_packages[@]}"
 fi

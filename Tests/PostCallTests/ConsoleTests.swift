@@ -292,6 +292,30 @@ final class ConsoleTests: EndToEndTestCase {
         }
     }
 
+    /// A real browser (chromium through selenium, `Tests/Fixtures/console_browser.py`). With
+    /// POSTCALL_SCREENSHOTS=DIR it also saves the README's two screenshots there.
+    func testInABrowserAnOperatorFindsACallAndRetriesItAndAViewerMayNot() throws {
+        try onEachBackend {
+            let history = try makeHistory()
+            let console = try startConsole()
+            let dead = history.dead[0]
+            let callID = try XCTUnwrap(try store.event(id: dead)?.callID)
+            var arguments = [
+                testsDirectory.appendingPathComponent("Fixtures/console_browser.py").path, console.baseURL,
+                "--operator", "alice:\(Self.operatorPassword)", "--viewer", "victor:\(Self.viewerPassword)", "--call-id", callID,
+                "--dead-event", String(dead), "--private-event", String(history.privateEvent), "--private-value", Self.privatePIN,
+            ]
+            if let directory = ProcessInfo.processInfo.environment["POSTCALL_SCREENSHOTS"], backend == .sqlite {
+                arguments += ["--screenshots", directory]
+            }
+            let browser = try runProcess("/usr/bin/env", ["python3"] + arguments)
+            XCTAssertEqual(browser.status, 0, browser.stdout + browser.stderr)
+            XCTAssertTrue(browser.stdout.contains("ok: a viewer is refused the retry page"), browser.stdout + browser.stderr)
+            XCTAssertEqual(try store.event(id: dead)?.state, .pending, "the browser's retry reached the outbox")
+            XCTAssertTrue(console.output.contains("msg=\"console retry\" events=\(dead) requeued=1"), console.output)
+        }
+    }
+
     func testTheUsersFileIsManagedFromTheCommandLine() throws {
         try on(.sqlite) {
             let passwordFile = scratch.path("short")

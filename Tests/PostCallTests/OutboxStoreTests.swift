@@ -211,6 +211,11 @@ final class OutboxStoreTests: XCTestCase {
             (HistoryFilter(state: .inFlight), "outbox_lease_expiry"),
             (HistoryFilter(state: .delivered, since: 0), "outbox_created"),
             (HistoryFilter(webservice: "survey", state: .dead, since: 0), "outbox_"),
+            // The console's later pages: the cursor bounds the same index's range.
+            (HistoryFilter(after: HistoryCursor(createdAt: 1_700_000_000_000, id: 42)), "outbox_created"),
+            (HistoryFilter(callID: "c", after: HistoryCursor(createdAt: 1_700_000_000_000, id: 42)), "outbox_call_id"),
+            (HistoryFilter(webservice: "survey", after: HistoryCursor(createdAt: 1_700_000_000_000, id: 42)), "outbox_webservice_created"),
+            (HistoryFilter(state: .dead, after: HistoryCursor(createdAt: 1_700_000_000_000, id: 42)), "outbox_dead_created"),
         ]
         for (filter, index) in expectations {
             let (_, values) = filter.condition()

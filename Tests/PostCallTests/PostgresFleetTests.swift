@@ -139,6 +139,9 @@ final class PostgresFleetTests: EndToEndTestCase {
                 HistoryFilter(), HistoryFilter(callID: "call-77"), HistoryFilter(webservice: "other"), HistoryFilter(state: .dead),
                 HistoryFilter(state: .pending), HistoryFilter(state: .inFlight), HistoryFilter(since: 1_700_400_000_000),
                 HistoryFilter(webservice: "survey", state: .dead, since: 0),
+                HistoryFilter(after: HistoryCursor(createdAt: 1_700_300_000_000, id: 300_000)),
+                HistoryFilter(webservice: "other", after: HistoryCursor(createdAt: 1_700_300_000_000, id: 300_000)),
+                HistoryFilter(state: .dead, after: HistoryCursor(createdAt: 1_700_300_000_000, id: 300_000)),
             ].map { (OutboxStore.historySQL($0), $0.condition().values + [.integer(50)]) }
             for (sql, values) in statements {
                 let plan = try store.database.query("EXPLAIN " + sql, values) { $0.text(0) }.joined(separator: "\n")
@@ -204,6 +207,26 @@ final class PostgresFleetTests: EndToEndTestCase {
             XCTAssertEqual(requeue.status, 1)
             XCTAssertTrue(requeue.stderr.contains("permission denied"), requeue.stderr)
             XCTAssertTrue(try psql("SELECT headers FROM webservices", uri: viewer).stderr.contains("permission denied"))
+
+            // The console as README says: on the viewer's role every page reads, a retry is
+            // refused by the database; on the worker's role an operator retries.
+            let usersFile = scratch.path("console-users")
+            try addConsoleUser("alice", role: "operator", password: "operator-password", usersFile: usersFile)
+            for (uri, mayRetry) in [(viewer, false), (db.replacingOccurrences(of: "postgres@", with: "worker_host@"), true)] {
+                let console = try ConsoleProcess(database: uri, usersFile: usersFile, logPath: scratch.path("console-\(mayRetry).log"))
+                let client = ConsoleClient(baseURL: console.baseURL, scratch: scratch)
+                try client.signIn("alice", "operator-password")
+                for path in ["/", "/events?call_id=call-0001", "/events/\(id)", "/api/stats", "/api/events/\(id)", "/api/activity"] {
+                    XCTAssertEqual(try client.get(path).status, 200, "\(path) as \(uri)")
+                }
+                let retried = try client.post("/api/events/\(id)/retry", headers: ["X-CSRF-Token: \(try client.csrfToken())"])
+                if mayRetry {
+                    XCTAssertEqual(retried.status, 200, retried.body)
+                } else {
+                    XCTAssertEqual(retried.status, 503, retried.body)
+                    XCTAssertTrue(retried.body.contains("permission denied"), retried.body)
+                }
+            }
         }
     }
 }

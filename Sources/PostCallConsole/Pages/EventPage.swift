@@ -49,7 +49,8 @@ enum EventPage {
                 parts.append("<p>File \(place): <span class=\"mono\">\(file.name)</span> (\(file.size) bytes, \(file.contentType))</p>")
             }
         }
-        if let response = attempt.response {
+        // An attempt that got no answer (refused, timed out) keeps an empty response summary.
+        if let response = attempt.response, response.status != nil || !response.headers.isEmpty || !response.body.isEmpty {
             parts.append("<h4>Response: \(response.status.map(String.init) ?? "-")</h4>")
             parts.append(exchange(response))
         }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package and checks it as an operator would meet it (run by .ci/run, as root):
-# lintian finds no error; the binary needs nothing outside the system's library folders and runs
-# --help, migrate and a real delivery with the Swift toolchain hidden; installing, upgrading
+# lintian finds no error; the binaries need nothing outside the system's library folders and run
+# --help, migrate, a real delivery and the console's sign-in page with the Swift toolchain hidden; installing, upgrading
 # (which migrates the outbox), removing and purging on this system leave what they should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +22,11 @@ dpkg-deb -x "$deb" "$work/root"
 binary="$work/root/usr/bin/postcall"
 
 # Every library from the system's folders; no Swift runtime from a toolchain.
-outside=$(ldd "$binary" | awk '/=>/ { print $3 }' | grep -Ev '^/(usr/)?lib(64)?/' || true)
-[ -z "$outside" ] || fail "the binary loads libraries outside the system folders: $outside"
-ldd "$binary" | grep -q 'libswift' && fail "the binary loads a Swift runtime library"
+for program in "$binary" "$work/root/usr/bin/postcall-console"; do
+    outside=$(ldd "$program" | awk '/=>/ { print $3 }' | grep -Ev '^/(usr/)?lib(64)?/' || true)
+    [ -z "$outside" ] || fail "$(basename "$program") loads libraries outside the system folders: $outside"
+    ldd "$program" | grep -q 'libswift' && fail "$(basename "$program") loads a Swift runtime library"
+done
 [ "$("$binary" --version)" = "$version" ] || fail "postcall --version does not print $version"
 
 # With the toolchain's folder hidden under an empty tmpfs: --help, migrate, one real delivery.
@@ -47,6 +49,12 @@ unshare --mount --propagation private bash -euo pipefail -c '
     done
     kill -TERM $worker; wait $worker
     [ "$(sqlite3 "$db" "SELECT state FROM outbox WHERE id = 1")" = delivered ] || { cat "$3/worker.log"; exit 1; }
+    # The console, run by postcall from beside it: its sign-in page answers.
+    "$postcall" console --db "$db" --listen 127.0.0.1:0 2>"$3/console.log" & console=$!
+    for _ in $(seq 100); do grep -q "console listening" "$3/console.log" && break; sleep 0.1; done
+    url=$(sed -n "s/.*url=\(http[^ ]*\).*/\1/p" "$3/console.log")
+    curl -sf "${url}login" | grep -q "Sign in" || { cat "$3/console.log"; exit 1; }
+    kill -TERM $console; wait $console
 ' check "$toolchain" "$binary" "$work" "$(cat "$work/port")" || fail "the packaged binary did not deliver with $toolchain hidden"
 grep -q '"target": "/survey/call-1' "$work/received.jsonl" || fail "the receiver did not get the event"
 echo "check-package: delivered with $toolchain hidden; libraries: $(ldd "$binary" | awk '/=>/ { print $1 }' | paste -sd' ')"
@@ -61,8 +69,9 @@ if dpkg -s postcall >/dev/null 2>&1 || [ -e /var/lib/postcall ]; then
 fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
 touch "$marker"
-for path in /usr/bin/postcall /lib/systemd/system/postcall-worker@.service /etc/postcall/postcall.env \
-    /usr/share/postcall/schema/0001_initial.sql /usr/share/man/man1/postcall.1.gz /usr/share/doc/postcall/copyright \
+for path in /usr/bin/postcall /usr/bin/postcall-console /lib/systemd/system/postcall-worker@.service \
+    /lib/systemd/system/postcall-console.service /etc/postcall/postcall.env \
+    /usr/share/postcall/schema/0001_initial.sql /usr/share/man/man1/postcall.1.gz /usr/share/man/man1/postcall-console.1.gz /usr/share/doc/postcall/copyright \
     /usr/share/bash-completion/completions/postcall /usr/share/zsh/vendor-completions/_postcall \
     /usr/share/fish/vendor_completions.d/postcall.fish; do
     [ -e "$path" ] || fail "installing did not leave $path"
@@ -85,7 +94,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$work/postcall_upgrade.de
 grep -q "a local edit" /etc/postcall/postcall.env || fail "the upgrade replaced the edited conffile"
 
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq postcall >/dev/null
-[ ! -e /usr/bin/postcall ] || fail "remove left the binary"
+[ ! -e /usr/bin/postcall ] && [ ! -e /usr/bin/postcall-console ] || fail "remove left a binary"
 [ -f "$db" ] && [ -f /etc/postcall/postcall.env ] || fail "remove deleted data or configuration"
 getent passwd postcall >/dev/null || fail "remove deleted the user"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq postcall >/dev/null 2>&1

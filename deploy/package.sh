@@ -3,6 +3,7 @@
 # Swift runtime linked in (it runs on an IVR host without a toolchain), its manual page and shell
 # completions, the systemd template unit, the environment file as a conffile, the schema and the
 # README, and the maintainer scripts in deploy/debian/. The version is the VERSION file's.
+# `postcall-console` (the support console, which `postcall console` runs) ships beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ version=$(tr -d '[:space:]' < VERSION)
 arch=$(dpkg --print-architecture)
 # A build folder of its own: static linking changes every object's flags.
 swift build -c release --product postcall --static-swift-stdlib --scratch-path .build-static
+swift build -c release --product postcall-console --static-swift-stdlib --scratch-path .build-static
 # swift-argument-parser's manual generator, run on the binary's own description of its commands.
 swift build -c release --product generate-manual --scratch-path .build-static
 binary=.build-static/release/postcall
@@ -19,8 +21,10 @@ trap 'rm -rf "$work"' EXIT
 root="$work/postcall_${version}_${arch}"
 install -d "$root/DEBIAN"
 install -D -m 0755 "$binary" "$root/usr/bin/postcall"
-strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/postcall"
+install -D -m 0755 .build-static/release/postcall-console "$root/usr/bin/postcall-console"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/postcall" "$root/usr/bin/postcall-console"
 install -D -m 0644 deploy/postcall-worker@.service "$root/lib/systemd/system/postcall-worker@.service"
+install -D -m 0644 deploy/postcall-console.service "$root/lib/systemd/system/postcall-console.service"
 install -D -m 0644 deploy/postcall.env "$root/etc/postcall/postcall.env"
 install -d "$root/usr/share/postcall/schema"
 install -m 0644 schema/*.sql "$root/usr/share/postcall/schema/"
@@ -51,21 +55,27 @@ mkdir -p "$work/man"
 .build-static/release/generate-manual "$binary" --date "$(date -u +%Y-%m-%d)" --output-directory "$work/man"
 # A blank line in a discussion is a paragraph break to mdoc.
 sed 's/^$/.Pp/' "$work/man/postcall.1" | gzip -9n > "$root/usr/share/man/man1/postcall.1.gz"
+# The console's own page, under its executable's name.
+.build-static/release/generate-manual .build-static/release/postcall-console --date "$(date -u +%Y-%m-%d)" --output-directory "$work/man"
+sed -e 's/^$/.Pp/' -e 's/^\.Dt "POSTCALL CONSOLE"/.Dt POSTCALL-CONSOLE/' -e 's/^\.Nm "postcall console"/.Nm postcall-console/' "$work/man/postcall console.1" \
+    | gzip -9n > "$root/usr/share/man/man1/postcall-console.1.gz"
 # A completion file is sourced, not run: no #! line.
 "$binary" --generate-completion-script bash | sed '1{/^#!/d}' | install -D -m 0644 /dev/stdin "$root/usr/share/bash-completion/completions/postcall"
 "$binary" --generate-completion-script zsh | install -D -m 0644 /dev/stdin "$root/usr/share/zsh/vendor-completions/_postcall"
 "$binary" --generate-completion-script fish | install -D -m 0644 /dev/stdin "$root/usr/share/fish/vendor_completions.d/postcall.fish"
 
-# Depends: the Debian package of every shared library the binary names (their own dependencies
-# come with them), at least at the version this build used.
-needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-depends=$(for name in $needed; do
-    library=$(ldd "$binary" | awk -v name="$name" '$1 == name && $3 ~ /^\// { print $3 } $1 ~ "/" name "$" { print $1 }' | head -n 1)
-    [ -n "$library" ] || { echo "package.sh: ldd does not find $name" >&2; exit 1; }
-    package=$(dpkg -S "$library" 2>/dev/null || dpkg -S "$(readlink -f "$library")" 2>/dev/null) || {
-        echo "package.sh: $library belongs to no Debian package" >&2; exit 1; }
-    package=${package%%:*}
-    echo "$package (>= $(dpkg-query -W -f='${Version}' "$package"))"
+# Depends: the Debian package of every shared library either binary names (their own
+# dependencies come with them), at least at the version this build used.
+console=.build-static/release/postcall-console
+depends=$(for program in "$binary" "$console"; do
+    for name in $(readelf -d "$program" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        library=$(ldd "$program" | awk -v name="$name" '$1 == name && $3 ~ /^\// { print $3 } $1 ~ "/" name "$" { print $1 }' | head -n 1)
+        [ -n "$library" ] || { echo "package.sh: ldd does not find $name" >&2; exit 1; }
+        package=$(dpkg -S "$library" 2>/dev/null || dpkg -S "$(readlink -f "$library")" 2>/dev/null) || {
+            echo "package.sh: $library belongs to no Debian package" >&2; exit 1; }
+        package=${package%%:*}
+        echo "$package (>= $(dpkg-query -W -f='${Version}' "$package"))"
+    done
 done | sort -u | paste -sd, | sed 's/,/, /g')
 
 install -m 0755 deploy/debian/postinst deploy/debian/prerm deploy/debian/postrm "$root/DEBIAN/"

@@ -70,12 +70,6 @@ public struct OutboxStats: Codable, Sendable {
 extension OutboxStore {
     /// Counts, recent rates, the oldest waiting event and the workers holding leases.
     public func stats(now: Milliseconds = Timestamp.now()) throws -> OutboxStats {
-        var states: [String: Int] = [:]
-        for state in EventState.allCases {
-            states[state.rawValue] = Int(
-                try database.query("SELECT count(*) FROM outbox WHERE state = ?", [.text(state.rawValue)]) { $0.int64(0) }.first ?? 0)
-        }
-
         var perWebservice: [String: OutboxStats.WebserviceCounts] = [:]
         for webservice in try database.query(
             "SELECT name, consecutive_failures, paused_until FROM webservices ORDER BY name",
@@ -85,20 +79,46 @@ extension OutboxStore {
                 name: webservice.0, pending: 0, inFlight: 0, delivered: 0, dead: 0, consecutiveFailures: webservice.1,
                 pausedUntil: webservice.2.flatMap { $0 > now ? Timestamp.rfc3339($0) : nil })
         }
-        for (name, state, count) in try database.query(
-            "SELECT webservice, state, count(*) FROM outbox GROUP BY webservice, state",
-            row: { ($0.text(0), $0.text(1), Int($0.int64(2))) })
-        {
-            var counts = perWebservice[name] ?? OutboxStats.WebserviceCounts(
+        func counts(_ name: String) -> OutboxStats.WebserviceCounts {
+            perWebservice[name] ?? OutboxStats.WebserviceCounts(
                 name: name, pending: 0, inFlight: 0, delivered: 0, dead: 0, consecutiveFailures: 0, pausedUntil: nil)
-            switch EventState(rawValue: state) {
-            case .pending: counts.pending = count
-            case .inFlight: counts.inFlight = count
-            case .delivered: counts.delivered = count
-            case .dead, nil: counts.dead = count
-            }
-            perWebservice[name] = counts
         }
+        // Delivered events are nearly all of history, and no index has their state: counting them
+        // by state would read every row. Instead every event is counted in the webservice index
+        // (an index-only scan, a fifth of the time) and the short-lived states in their small
+        // partial indexes; delivered is what remains. Under concurrent deliveries the statements
+        // see slightly different moments, so that difference is kept from going below zero.
+        var totals: [String: Int] = [:]
+        for (name, count) in try database.query(
+            "SELECT webservice, count(*) FROM outbox \(dialect.indexedBy("outbox_webservice_created")) GROUP BY webservice",
+            row: { ($0.text(0), Int($0.int64(1))) })
+        {
+            totals[name] = count
+        }
+        let shortLived: [(EventState, String, WritableKeyPath<OutboxStats.WebserviceCounts, Int>)] = [
+            (.pending, "outbox_pending_due", \.pending), (.inFlight, "outbox_lease_expiry", \.inFlight), (.dead, "outbox_dead_created", \.dead),
+        ]
+        for (state, index, field) in shortLived {
+            // The state is a literal from our own list: SQLite uses a partial index only for a value it sees.
+            for (name, count) in try database.query(
+                "SELECT webservice, count(*) FROM outbox \(dialect.indexedBy(index)) WHERE state = '\(state.rawValue)' GROUP BY webservice",
+                row: { ($0.text(0), Int($0.int64(1))) })
+            {
+                var row = counts(name)
+                row[keyPath: field] = count
+                perWebservice[name] = row
+            }
+        }
+        for (name, total) in totals {
+            var row = counts(name)
+            row.delivered = max(0, total - row.pending - row.inFlight - row.dead)
+            perWebservice[name] = row
+        }
+        let rows = perWebservice.values
+        let states: [String: Int] = [
+            EventState.pending.rawValue: rows.map(\.pending).reduce(0, +), EventState.inFlight.rawValue: rows.map(\.inFlight).reduce(0, +),
+            EventState.delivered.rawValue: rows.map(\.delivered).reduce(0, +), EventState.dead.rawValue: rows.map(\.dead).reduce(0, +),
+        ]
 
         let windows: [(String, Milliseconds)] = [("5m", 300_000), ("1h", 3_600_000), ("24h", 86_400_000)]
         let rates = try windows.map { label, length in

@@ -86,6 +86,9 @@ final class ConsoleTests: EndToEndTestCase {
             let headers = try client.get("/events")
             XCTAssertEqual(headers.header("Content-Security-Policy")?.contains("default-src 'none'"), true)
             XCTAssertEqual(headers.header("Cache-Control"), "no-store")
+            let missing = try client.get("/no-such-page")
+            XCTAssertEqual(missing.status, 404)
+            XCTAssertNotNil(missing.header("Content-Security-Policy"), "a missing page has the headers too")
             XCTAssertTrue(console.output.contains("msg=\"console sign-in\" role=operator user=alice"), console.output)
             XCTAssertTrue(console.output.contains("msg=\"console sign-in refused\" user=mallory"), console.output)
 

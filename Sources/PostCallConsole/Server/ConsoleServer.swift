@@ -93,6 +93,11 @@ public struct ConsoleServer: Sendable {
         signedIn.get("/retry") { request, context in try await self.page(context) { try await self.confirmRetryMany(request: request, context: context, viewer: $0) } }
         signedIn.post("/retry") { request, context in try await self.page(context) { try await self.retryMany(request: request, context: context, viewer: $0) } }
         addAPI(to: signedIn)
+        // Anything else: a page that says so, with the same security headers as every other.
+        router.get("**") { request, _ in
+            try Self.failure(
+                .notFound, "There is no page at \(request.uri.path).", isAPI: request.uri.path.hasPrefix("/api/"), viewer: nil)
+        }
         return router
     }
 

@@ -14,7 +14,9 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   run flat out; then the same POSTs, same concurrency, no database, from a C program over one
   libcurl multi handle (bench/curl_loop.c, built with cc) and from the curl command line
   (curl --parallel), with their CPU per event; the ratio is postcall against the C loop.
-- latency: events inserted one at a time on an idle system; insert-to-delivered p50/p99/max.
+- latency: events inserted one at a time on an idle system; from the insert's commit to the
+  request's arrival at the receiver (microseconds, both on this host's clock) p50/p99/max, next
+  to the floor (a POST sent straight to that receiver) and the history's whole-ms figures.
 - claim: throughput of the first 5,000 deliveries from a backlog of 5,000 and of 1,000,000.
 - mixed: 10 webservices, one of them slow (1 s per request); p99 latency of the healthy nine
   with and without the slow one.
@@ -27,6 +29,7 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   insert to delivered on PostgreSQL for --latency-events inserted one at a time through psql.
 """
 import argparse
+import http.client
 import glob
 import os
 import resource
@@ -280,19 +283,84 @@ def throughput(args, receiver, work):
           f"{best_c['c'][0]:,.0f} (concurrency {best_c['concurrency']}) = {best['rate'] / best_c['c'][0]:.0%}")
 
 
+# A receiver that notes when each request's head arrived (wall clock, microseconds) next to its
+# target, for insert-to-arrival latencies finer than the database's whole milliseconds.
+ARRIVALS = r"""
+import asyncio, sys, time
+log = open(sys.argv[1], "a", buffering=1)
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            arrived = time.time()
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if length:
+                await reader.readexactly(length)
+            log.write(head.split(b" ", 2)[1].decode() + " %.6f\n" % arrived)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+def arrivals(path):
+    times = {}
+    with open(path) as f:
+        for line in f:
+            target, arrived = line.split()
+            times.setdefault(target, float(arrived))
+    return times
+
+
 def latency(args, receiver, work):
-    outbox = Outbox(args, work, "latency.db")
-    outbox.webservice("bench", receiver.url + "/bench/{{call_id}}")
-    workers = outbox.workers(1, args.concurrency)
-    time.sleep(1)
-    for i in range(args.latency_events):
-        outbox.insert("bench", f"call-{i}")
-        time.sleep(0.02)
-    wait_until(lambda: outbox.remaining() == 0)
-    stop(workers)
-    values = outbox.latencies()
+    log = os.path.join(work, "arrivals.log")
+    sink = subprocess.Popen([sys.executable, "-c", ARRIVALS, log], stdout=subprocess.PIPE, text=True)
+    port = int(sink.stdout.readline())
+    try:
+        # The floor: the same receiver, POSTs sent straight from here on one kept-alive connection.
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        sent = {}
+        for i in range(200):
+            sent[f"/floor/{i}"] = time.time()
+            connection.request("POST", f"/floor/{i}", body=b"q1=5", headers={"Content-Type": "application/x-www-form-urlencoded"})
+            connection.getresponse().read()
+            time.sleep(0.005)
+        connection.close()
+        outbox = Outbox(args, work, "latency.db")
+        outbox.webservice("bench", f"http://127.0.0.1:{port}/bench/{{{{call_id}}}}")
+        workers = outbox.workers(1, args.concurrency)
+        time.sleep(1)
+        committed = {}
+        for i in range(args.latency_events):
+            outbox.insert("bench", f"call-{i}")  # autocommit: returns once the commit is done
+            committed[f"/bench/call-{i}"] = time.time()
+            time.sleep(0.02)
+        wait_until(lambda: outbox.remaining() == 0)
+        stop(workers)
+    finally:
+        sink.terminate()
+        sink.wait()
+    arrived = arrivals(log)
+    floor = [(arrived[t] - sent[t]) * 1000 for t in sent if t in arrived]
+    values = [(arrived[t] - committed[t]) * 1000 for t in committed if t in arrived]
+    whole = outbox.latencies()
     print(f"latency: {len(values)} events inserted one at a time, every 20 ms, idle system")
-    print(f"  insert->delivered       p50 {percentile(values, .5)} ms, p99 {percentile(values, .99)} ms, max {max(values)} ms")
+    print(f"  insert commit->request at the receiver   p50 {percentile(values, .5):.2f} ms, p99 {percentile(values, .99):.2f} ms, "
+          f"max {max(values):.2f} ms")
+    print(f"  floor: a POST straight to that receiver  p50 {percentile(floor, .5):.2f} ms, p99 {percentile(floor, .99):.2f} ms")
+    print(f"  created_at->delivered_at (whole ms)      p50 {percentile(whole, .5)} ms, p99 {percentile(whole, .99)} ms, "
+          f"max {max(whole)} ms")
 
 
 def claim(args, receiver, work):

@@ -34,6 +34,11 @@ public final class DeliveryWorker {
     private var nextClaimAt: Milliseconds = 0
     /// The outbox's data version before this idle worker's last claim (SQLite only).
     private var dataVersionBeforeIdleClaim: Int64?
+    /// The last wake-up claimed without first waiting for a commit to show, and found nothing:
+    /// wait for it now, then claim once more (see awaitVisibleCommit()).
+    private var awaitCommitAndClaimAgain = false
+    /// Whether the current wake-up already waited for a commit to show.
+    private var waitedForCommit = false
     /// The last claim filled every free slot, so more events are probably due.
     private var backlogRemains = false
     private var outage = StoreOutage()
@@ -158,12 +163,19 @@ public final class DeliveryWorker {
             exchangeWithStore(databaseChanged: databaseChanged, draining: drainDeadline != nil)
             scrubIfDue(force: false)
             metrics.transfersInFlight(active.count)
+            if awaitCommitAndClaimAgain {
+                awaitCommitAndClaimAgain = false
+                waitedForCommit = active.isEmpty && unrecorded.isEmpty && awaitVisibleCommit()
+                databaseChanged = true
+                continue
+            }
             let watched = notifier?.descriptor
             let readable = multi.poll(timeoutMilliseconds: pollTimeout(), descriptors: watched.map { [$0] } ?? [])
             databaseChanged = watched.map { readable.contains($0) } ?? false
+            waitedForCommit = false
             if databaseChanged {
                 notifier?.drain()
-                if active.isEmpty && unrecorded.isEmpty { awaitVisibleCommit() }
+                if active.isEmpty && unrecorded.isEmpty { waitedForCommit = awaitVisibleCommit() }
             }
         }
         exchangeWithStore(databaseChanged: false, draining: true)
@@ -188,17 +200,20 @@ public final class DeliveryWorker {
     private var recordBatch: Int { max(1, configuration.concurrency / 2) }
 
     /// The WAL watcher wakes us as the IVR writes the log, a moment before its commit is visible
-    /// to readers: a claim at once would find nothing and look again only later. So an idle
-    /// worker first waits, at most 2 ms, for another connection's commit to show (the data
-    /// version it read before its last claim changes). Its own commits do not change it; they
-    /// wake it only while it is busy, when it does not wait.
-    private func awaitVisibleCommit() {
-        guard let before = dataVersionBeforeIdleClaim else { return }
+    /// to readers (the IVR's fsync of the log comes between: about 0.3 ms here): a claim at once
+    /// would find nothing and look again only later. So an idle worker first waits, at most 2 ms,
+    /// for another connection's commit to show (the data version it read before its last claim
+    /// changes). Its own commits do not change it. Returns whether it waited; it cannot without
+    /// a version read before a claim (its last exchange only recorded outcomes), and then claims
+    /// at once and, finding nothing, waits afterwards and claims again.
+    private func awaitVisibleCommit() -> Bool {
+        guard let before = dataVersionBeforeIdleClaim else { return false }
         let deadline = Timestamp.monotonicNanoseconds() + 2_000_000
         while Timestamp.monotonicNanoseconds() < deadline {
-            guard let version = try? store.dataVersion(), version == before else { return }
+            guard let version = try? store.dataVersion(), version == before else { return true }
             usleep(50)
         }
+        return true
     }
 
     /// Records the finished outcomes and claims events for the free slots, in one transaction
@@ -298,9 +313,16 @@ public final class DeliveryWorker {
         if let nextDue {
             nextClaimAt = min(now + configuration.idlePollInterval, max(nextDue, now + 1))
             // The log is written before the commit completes, so a change notification can
-            // come a moment before the new row is visible: look once more, shortly after (an
-            // idle worker has waited for the commit already; see awaitVisibleCommit()).
-            if databaseChanged && claimed.isEmpty { nextClaimAt = min(nextClaimAt, now + 3) }
+            // come a moment before the new row is visible: an idle worker that claimed without
+            // waiting for the commit waits now and claims again (see awaitVisibleCommit()); a
+            // busy one, which must not block its transfers, looks once more 3 ms later.
+            if databaseChanged && claimed.isEmpty {
+                if active.isEmpty && !waitedForCommit && dataVersionBeforeIdleClaim != nil {
+                    awaitCommitAndClaimAgain = true
+                } else {
+                    nextClaimAt = min(nextClaimAt, now + 3)
+                }
+            }
         } else {
             nextClaimAt = now
         }

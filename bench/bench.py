@@ -283,11 +283,13 @@ def throughput(args, receiver, work):
           f"{best_c['c'][0]:,.0f} (concurrency {best_c['concurrency']}) = {best['rate'] / best_c['c'][0]:.0%}")
 
 
-# A receiver that notes when each request's head arrived (wall clock, microseconds) next to its
-# target, for insert-to-arrival latencies finer than the database's whole milliseconds.
-ARRIVALS = r"""
+# A receiver that reads each request's body in chunks and throws it away, so that memory and CPU
+# on its side stay flat whatever the upload's size (the recorder keeps bodies). Given a file, it
+# also notes when each request's head arrived (wall clock, microseconds) next to its target, for
+# latencies finer than the database's whole milliseconds.
+SINK = r"""
 import asyncio, sys, time
-log = open(sys.argv[1], "a", buffering=1)
+log = open(sys.argv[1], "a", buffering=1) if len(sys.argv) > 1 else None
 async def handle(reader, writer):
     try:
         while True:
@@ -297,9 +299,13 @@ async def handle(reader, writer):
             for line in head.split(b"\r\n"):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
-            if length:
-                await reader.readexactly(length)
-            log.write(head.split(b" ", 2)[1].decode() + " %.6f\n" % arrived)
+            while length > 0:
+                chunk = await reader.read(min(length, 1 << 20))
+                if not chunk:
+                    return
+                length -= len(chunk)
+            if log:
+                log.write(head.split(b" ", 2)[1].decode() + " %.6f\n" % arrived)
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -307,7 +313,7 @@ async def handle(reader, writer):
     finally:
         writer.close()
 async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
     print(server.sockets[0].getsockname()[1], flush=True)
     await asyncio.sleep(3600)
 asyncio.run(main())
@@ -325,7 +331,7 @@ def arrivals(path):
 
 def latency(args, receiver, work):
     log = os.path.join(work, "arrivals.log")
-    sink = subprocess.Popen([sys.executable, "-c", ARRIVALS, log], stdout=subprocess.PIPE, text=True)
+    sink = subprocess.Popen([sys.executable, "-c", SINK, log], stdout=subprocess.PIPE, text=True)
     port = int(sink.stdout.readline())
     try:
         # The floor: the same receiver, POSTs sent straight from here on one kept-alive connection.
@@ -426,37 +432,6 @@ def rss(args, receiver, work):
     print(f"rss: 3,000 events, concurrency 1,000, receiver holds each request 2 s")
     print(f"  most in flight          {in_flight[0]}")
     print(f"  worker peak RSS         {peak[0]:.1f} MiB")
-
-
-# A receiver that reads each request's body in chunks and throws it away, so that memory and CPU
-# on its side stay flat whatever the upload's size (the recorder keeps bodies).
-SINK = r"""
-import asyncio, sys
-async def handle(reader, writer):
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            while length > 0:
-                chunk = await reader.read(min(length, 1 << 20))
-                if not chunk:
-                    return
-                length -= len(chunk)
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await asyncio.sleep(3600)
-asyncio.run(main())
-"""
 
 
 def upload(args, receiver, work):

@@ -82,7 +82,9 @@ final class ConsoleTests: EndToEndTestCase {
             let cookie = try XCTUnwrap(signedIn.headers("Set-Cookie").first { $0.hasPrefix("postcall_session=") })
             for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] { XCTAssertTrue(cookie.contains(attribute), cookie) }
             XCTAssertFalse(cookie.contains("Secure"), "plain HTTP on loopback: \(cookie)")
-            XCTAssertEqual(try client.get("/").status, 200)
+            let dashboard = try client.get("/")
+            XCTAssertEqual(dashboard.status, 200)
+            XCTAssertTrue(dashboard.body.contains("<meta http-equiv=\"refresh\" content=\"60\">"), "a wall screen stays current")
             let headers = try client.get("/events")
             XCTAssertEqual(headers.header("Content-Security-Policy")?.contains("default-src 'none'"), true)
             XCTAssertEqual(headers.header("Cache-Control"), "no-store")
@@ -202,6 +204,7 @@ final class ConsoleTests: EndToEndTestCase {
             XCTAssertTrue(event.body.contains("&lt;script&gt;alert(&quot;call&quot;)&lt;/script&gt;"), "the call id, escaped")
             XCTAssertTrue(event.body.contains("&lt;script&gt;alert(&apos;header&apos;)&lt;/script&gt;"), "the receiver's header, escaped")
             XCTAssertTrue(event.body.contains("&lt;img src=x onerror=&quot;alert(&apos;body&apos;)&quot;&gt;"), "the receiver's body, escaped")
+            XCTAssertTrue(event.body.contains("href=\"/events?call_id=%3Cscript%3Ealert%28%22call%22%29%3C%2Fscript%3E\""), "the call's link, encoded")
             let pages = [
                 event, try client.get("/events"), try client.get("/events?call_id=" + Self.formEncoded(Self.hostileCallID)),
                 try client.get("/"), try client.get("/events/\(history.hostile)/retry"),

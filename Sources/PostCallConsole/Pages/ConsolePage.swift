@@ -1,6 +1,8 @@
 /// The frame every page shares: head, navigation, who is signed in.
 enum ConsolePage {
-    static func render(title: String, viewer: ConsoleViewer?, current: String = "", body: HTML) -> HTML {
+    /// `refreshSeconds`: the browser reloads the page that often (the dashboard, left open on a
+    /// wall screen), without any script.
+    static func render(title: String, viewer: ConsoleViewer?, current: String = "", refreshSeconds: Int? = nil, body: HTML) -> HTML {
         var navigation = HTML.empty
         if let viewer {
             let links: [(String, String)] = [("/", "Dashboard"), ("/events", "Events")]
@@ -23,6 +25,7 @@ enum ConsolePage {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
+            \(refreshSeconds.map { seconds -> HTML in "<meta http-equiv=\"refresh\" content=\"\(seconds)\">" } ?? .empty)
             <title>\(title) · postcall</title>
             <link rel="stylesheet" href="/static/console.css">
             </head>

@@ -48,6 +48,6 @@ enum DashboardPage {
             <h2>Paused webservices</h2>
             \(pausedList)
             """
-        return ConsolePage.render(title: "Dashboard", viewer: viewer, current: "/", body: body)
+        return ConsolePage.render(title: "Dashboard", viewer: viewer, current: "/", refreshSeconds: 60, body: body)
     }
 }

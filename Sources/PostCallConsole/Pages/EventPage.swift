@@ -6,7 +6,10 @@ enum EventPage {
         var fields: [HTML] = [
             "<dt>State</dt><dd class=\"state state-\(event.state.rawValue)\">\(event.state.rawValue), \(event.attempts) attempt\(event.attempts == 1 ? "" : "s")</dd>",
             "<dt>Webservice</dt><dd>\(event.webservice)</dd>",
-            "<dt>Call</dt><dd class=\"mono\">\(event.callID)</dd>",
+            """
+            <dt>Call</dt><dd><span class="mono">\(event.callID)</span> \
+            <a href="/events?call_id=\(TemplateEncoding.formComponent.encode(event.callID))">every event of this call</a></dd>
+            """,
             "<dt>Reason</dt><dd>\(event.reason)</dd>",
         ]
         if isPrivate {

@@ -129,8 +129,15 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(SecretMasking.maskHeader(name: "COOKIE", value: "a=b"), "****")
         XCTAssertEqual(SecretMasking.maskHeader(name: "Token", value: "abc"), "****")
         XCTAssertEqual(SecretMasking.maskHeader(name: "Toke", value: "abc"), "abc")
+        // The words anywhere in the name, in any case; nothing for a near miss or an empty name.
+        for (name, secret) in [("PASSWORD", true), ("x-PassWd-old", true), ("my-secret", true), ("secre", false), ("", false),
+                               ("X-Api-Keys", false), ("set-cookie", true), ("Set-Cookie2", false), ("ÄToken", true)] {
+            XCTAssertEqual(SecretMasking.isSecret(headerName: name), secret, name)
+        }
         XCTAssertEqual(SecretMasking.maskURL("https://user:pw@h.example/x?a=b"), "https://user:****@h.example/x?a=b")
         XCTAssertEqual(SecretMasking.maskURL("https://h.example/x@y"), "https://h.example/x@y")
+        XCTAssertEqual(SecretMasking.maskURL("https://h.example/x?token=t&q=1"), "https://h.example/x?token=****&q=1")
+        XCTAssertEqual(SecretMasking.maskURL("https://h.example/plain"), "https://h.example/plain")
     }
 
     func testWhenParsing() {

@@ -140,15 +140,28 @@ public enum SecretMasking {
         return "****"
     }
 
-    /// Runs for every header of every attempt, so it compares bytes instead of building
-    /// lower-cased strings and sets of them.
+    /// Runs for every header of every attempt (five or so per event), so it compares the name's
+    /// bytes in place, lower-casing as it goes, instead of building a lower-cased copy.
     static func isSecret(headerName name: String) -> Bool {
-        let lowered = name.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
-        if secretHeaderBytes.contains(lowered) { return true }
-        return secretWordBytes.contains { word in
-            word.count <= lowered.count
-                && (0...(lowered.count - word.count)).contains { start in lowered[start..<(start + word.count)].elementsEqual(word) }
+        var name = name
+        return name.withUTF8 { bytes in
+            for candidate in secretHeaderBytes where candidate.count == bytes.count {
+                if matches(candidate, in: bytes, at: 0) { return true }
+            }
+            for word in secretWordBytes where word.count <= bytes.count {
+                for start in 0...(bytes.count - word.count) where matches(word, in: bytes, at: start) { return true }
+            }
+            return false
         }
+    }
+
+    /// Whether `lowercase` stands in `bytes` from `start`, ignoring ASCII case in `bytes`.
+    private static func matches(_ lowercase: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        for (offset, expected) in lowercase.enumerated() {
+            let byte = bytes[start + offset]
+            if (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) != expected { return false }
+        }
+        return true
     }
 
     /// Query parameter names that carry credentials besides those ``isSecret(headerName:)`` knows.
@@ -170,9 +183,11 @@ public enum SecretMasking {
     /// The URL with any `user:password@` password and the values of secret query parameters
     /// (``isSecret(parameterName:)``) replaced.
     public static func maskURL(_ url: String) -> String {
-        // Most URLs have neither: answer that from the bytes, without building substrings.
-        let bytes = url.utf8
-        guard bytes.contains(UInt8(ascii: "@")) || bytes.contains(UInt8(ascii: "?")) else { return url }
+        // Most URLs have neither: answer that from the bytes in place (a generic search of the
+        // UTF-8 view cost 1,100 instructions a URL), without building substrings.
+        var text = url
+        let plain = text.withUTF8 { !$0.contains(UInt8(ascii: "@")) && !$0.contains(UInt8(ascii: "?")) }
+        guard !plain else { return url }
         var masked = Substring(url)
         if let schemeEnd = url.firstRange(of: "://") {
             let authorityEnd = url[schemeEnd.upperBound...].firstIndex { "/?#".contains($0) } ?? url.endIndex

@@ -32,8 +32,13 @@ public final class DeliveryWorker {
     private var templates:
         [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate, signer: WebhookSigner?)] = [:]
     private var nextClaimAt: Milliseconds = 0
-    /// The outbox's data version before this idle worker's last claim (SQLite only).
-    private var dataVersionBeforeIdleClaim: Int64?
+    /// The outbox's data version read before this worker's last claim while idle (SQLite only):
+    /// a commit of another connection after it is either seen by that claim or changes the
+    /// version. (A busy worker claims often and reads it only after a claim came up empty.)
+    private var dataVersionBeforeClaim: Int64?
+    /// A busy worker's claim came up empty after a change: the version before that claim, and
+    /// until when to keep looking again while it stays the same (see lookAgainForUnseenCommit).
+    private var unseenCommit: (version: Int64, until: Milliseconds)?
     /// The last wake-up claimed without first waiting for a commit to show, and found nothing:
     /// wait for it now, then claim once more (see awaitVisibleCommit()).
     private var awaitCommitAndClaimAgain = false
@@ -207,7 +212,7 @@ public final class DeliveryWorker {
     /// a version read before a claim (its last exchange only recorded outcomes), and then claims
     /// at once and, finding nothing, waits afterwards and claims again.
     private func awaitVisibleCommit() -> Bool {
-        guard let before = dataVersionBeforeIdleClaim else { return false }
+        guard let before = dataVersionBeforeClaim else { return false }
         let deadline = Timestamp.monotonicNanoseconds() + 2_000_000
         while Timestamp.monotonicNanoseconds() < deadline {
             guard let version = try? store.dataVersion(), version == before else { return true }
@@ -240,7 +245,7 @@ public final class DeliveryWorker {
         guard recordsDue || claimLimit > 0 else { return }
         // Read before the claim: a commit after this read is either seen by the claim or changes
         // the version, so the next wake-up does not wait for it.
-        dataVersionBeforeIdleClaim = active.isEmpty && claimLimit > 0 ? try? store.dataVersion() : nil
+        if active.isEmpty && claimLimit > 0 { dataVersionBeforeClaim = try? store.dataVersion() }
         let records = unrecorded
         var lost: [AttemptRecord] = []
         var claimed: [ClaimedEntry] = []
@@ -312,17 +317,7 @@ public final class DeliveryWorker {
         backlogRemains = claimed.count == limit
         if let nextDue {
             nextClaimAt = min(now + configuration.idlePollInterval, max(nextDue, now + 1))
-            // The log is written before the commit completes, so a change notification can
-            // come a moment before the new row is visible: an idle worker that claimed without
-            // waiting for the commit waits now and claims again (see awaitVisibleCommit()); a
-            // busy one, which must not block its transfers, looks once more 3 ms later.
-            if databaseChanged && claimed.isEmpty {
-                if active.isEmpty && !waitedForCommit && dataVersionBeforeIdleClaim != nil {
-                    awaitCommitAndClaimAgain = true
-                } else {
-                    nextClaimAt = min(nextClaimAt, now + 3)
-                }
-            }
+            if claimed.isEmpty { lookAgainForUnseenCommit(databaseChanged: databaseChanged, now: now) } else { unseenCommit = nil }
         } else {
             nextClaimAt = now
         }
@@ -333,6 +328,32 @@ public final class DeliveryWorker {
             compiled[entry.webservice] = webservice
             start(entry, webservice: webservice)
         }
+    }
+
+    /// The log is written before the commit completes, so a change notification can come a
+    /// moment before the new row is visible (the IVR's fsync of the log comes between). An idle
+    /// worker that claimed without first waiting for the commit waits now and claims again (see
+    /// awaitVisibleCommit()). A busy one must not block its transfers: it looks again every
+    /// millisecond while the data version stays what it was before the claim that came up empty,
+    /// for at most 5 ms. (On PostgreSQL the notification comes after the commit.)
+    private func lookAgainForUnseenCommit(databaseChanged: Bool, now: Milliseconds) {
+        if databaseChanged {
+            unseenCommit = nil
+            if active.isEmpty && unrecorded.isEmpty {
+                guard dataVersionBeforeClaim != nil else { return }
+                if waitedForCommit { nextClaimAt = min(nextClaimAt, now + 3) } else { awaitCommitAndClaimAgain = true }
+                return
+            }
+            // Read after the claim: a commit that showed in between is found by the next look.
+            guard let version = try? store.dataVersion() else { return }
+            unseenCommit = (version, now + 5)
+        }
+        guard let unseen = unseenCommit else { return }
+        guard now < unseen.until, (try? store.dataVersion()) == unseen.version else {
+            unseenCommit = nil
+            return
+        }
+        nextClaimAt = min(nextClaimAt, now + 1)
     }
 
     private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), PostCallError>) {

@@ -32,12 +32,13 @@ public final class DeliveryWorker {
     private var templates:
         [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate, signer: WebhookSigner?)] = [:]
     private var nextClaimAt: Milliseconds = 0
-    /// The outbox's data version read before this worker's last claim while idle (SQLite only):
-    /// a commit of another connection after it is either seen by that claim or changes the
-    /// version. (A busy worker claims often and reads it only after a claim came up empty.)
+    /// The outbox's data version read before this worker's last claim, if that claim was made
+    /// while idle (SQLite only): a commit of another connection after it is either seen by that
+    /// claim or changes the version. (A busy worker claims often and reads the version only
+    /// after a claim came up empty.)
     private var dataVersionBeforeClaim: Int64?
-    /// A busy worker's claim came up empty after a change: the version before that claim, and
-    /// until when to keep looking again while it stays the same (see lookAgainForUnseenCommit).
+    /// A busy worker's claim came up empty after a change: the version read right after that
+    /// claim, and until when to look again while it stays the same (see lookAgainForUnseenCommit).
     private var unseenCommit: (version: Int64, until: Milliseconds)?
     /// The last wake-up claimed without first waiting for a commit to show, and found nothing:
     /// wait for it now, then claim once more (see awaitVisibleCommit()).
@@ -209,7 +210,7 @@ public final class DeliveryWorker {
     /// would find nothing and look again only later. So an idle worker first waits, at most 2 ms,
     /// for another connection's commit to show (the data version it read before its last claim
     /// changes). Its own commits do not change it. Returns whether it waited; it cannot without
-    /// a version read before a claim (its last exchange only recorded outcomes), and then claims
+    /// a version read before an idle claim (its last claim was made while busy), and then claims
     /// at once and, finding nothing, waits afterwards and claims again.
     private func awaitVisibleCommit() -> Bool {
         guard let before = dataVersionBeforeClaim else { return false }
@@ -245,7 +246,8 @@ public final class DeliveryWorker {
         guard recordsDue || claimLimit > 0 else { return }
         // Read before the claim: a commit after this read is either seen by the claim or changes
         // the version, so the next wake-up does not wait for it.
-        if active.isEmpty && claimLimit > 0 { dataVersionBeforeClaim = try? store.dataVersion() }
+        // A busy claim makes an older version useless: it may have taken what changed since.
+        if claimLimit > 0 { dataVersionBeforeClaim = active.isEmpty ? try? store.dataVersion() : nil }
         let records = unrecorded
         var lost: [AttemptRecord] = []
         var claimed: [ClaimedEntry] = []
@@ -334,7 +336,7 @@ public final class DeliveryWorker {
     /// moment before the new row is visible (the IVR's fsync of the log comes between). An idle
     /// worker that claimed without first waiting for the commit waits now and claims again (see
     /// awaitVisibleCommit()). A busy one must not block its transfers: it looks again every
-    /// millisecond while the data version stays what it was before the claim that came up empty,
+    /// millisecond while the data version stays what it was after the claim that came up empty,
     /// for at most 5 ms. (On PostgreSQL the notification comes after the commit.)
     private func lookAgainForUnseenCommit(databaseChanged: Bool, now: Milliseconds) {
         if databaseChanged {

@@ -115,10 +115,7 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         let store = try database.openStore()
-        var stats = try store.stats()
-        (stats.filesWaiting, stats.filesWaitingBytes) = try FileJanitor(
-            access: files.access(outbox: store.location), store: store
-        ).waitingFiles(in: store)
+        let stats = try store.stats(countingFilesIn: files.access(outbox: store.location))
         if format == .json { return try printJSON(stats) }
 
         print("outbox: \(stats.outboxID) (Idempotency-Keys are <outbox>-<event id>)")

@@ -59,3 +59,13 @@ public struct FileJanitor {
         return (seen.count, bytes)
     }
 }
+
+extension OutboxStore {
+    /// ``stats(now:)`` with the files waiting in `access`'s folders counted: what `postcall stats`
+    /// and the console's `/api/stats` report.
+    public func stats(countingFilesIn access: FileAccess, now: Milliseconds = Timestamp.now()) throws -> OutboxStats {
+        var stats = try stats(now: now)
+        (stats.filesWaiting, stats.filesWaitingBytes) = try FileJanitor(access: access, store: self).waitingFiles(in: self)
+        return stats
+    }
+}

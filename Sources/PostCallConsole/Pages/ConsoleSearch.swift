@@ -62,6 +62,14 @@ public struct ConsoleSearch: Codable, Sendable, Equatable {
         }.joined(separator: "&")
     }
 
+    /// The same search narrowed to dead events, from its first page: what a retry by search takes.
+    public var deadOnly: ConsoleSearch {
+        var dead = self
+        dead.state = EventState.dead.rawValue
+        dead.cursor = nil
+        return dead
+    }
+
     /// Whether any filter is set (the cursor aside).
     public var isFiltered: Bool {
         [callID, webservice, state, since, until].contains { Self.given($0) != nil }

@@ -49,11 +49,8 @@ enum SearchPage {
         }
         var retry = HTML.empty
         if let deadMatching, deadMatching > 0, viewer.mayRetry {
-            var dead = search
-            dead.state = EventState.dead.rawValue
-            dead.cursor = nil
             retry = """
-                <p><a href="/retry?\(dead.query)">Retry the \(deadMatching) dead event\(deadMatching == 1 ? "" : "s") of this search…</a></p>
+                <p><a href="/retry?\(search.deadOnly.query)">Retry the \(deadMatching) dead event\(deadMatching == 1 ? "" : "s") of this search…</a></p>
                 """
         }
         let first: HTML = ConsoleSearch.given(search.cursor) == nil ? .empty : "<p class=\"muted\">Showing older events. <a href=\"/events?\(firstPage(search))\">Newest</a></p>"

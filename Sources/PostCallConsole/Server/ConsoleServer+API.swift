@@ -31,12 +31,7 @@ extension ConsoleServer {
         router.get("/api/stats") { _, context in
             try await self.api(context) { _ in
                 let access = self.configuration.filesAccess
-                let stats = try await self.store.run { store in
-                    var stats = try store.stats()
-                    (stats.filesWaiting, stats.filesWaitingBytes) = try FileJanitor(access: access, store: store).waitingFiles(in: store)
-                    return stats
-                }
-                return try Self.json(stats)
+                return try Self.json(try await self.store.run { store in try store.stats(countingFilesIn: access) })
             }
         }
         router.get("/api/activity") { _, context in
@@ -47,23 +42,13 @@ extension ConsoleServer {
         }
         router.post("/api/events/:id/retry") { _, context in
             try await self.api(context) { viewer in
-                _ = try self.requireRetry(viewer)
-                let id = try self.eventID(context)
-                let result = try await self.store.run { store in try store.requeue(ids: [id]) }
-                self.logRetry(result, by: viewer, scope: "event \(id)")
-                return try Self.json(RetryBody(result))
+                try Self.json(RetryBody(try await self.retryEvent(try self.eventID(context), by: viewer)))
             }
         }
         router.post("/api/retry") { request, context in
             try await self.api(context) { viewer in
-                _ = try self.requireRetry(viewer)
-                var search = try request.uri.decodeQuery(as: ConsoleSearch.self, context: context)
-                search.state = EventState.dead.rawValue
-                search.cursor = nil
-                let filter = try search.filter(limit: 0)
-                let result = try await self.store.run { store in try store.requeue(matching: filter) }
-                self.logRetry(result, by: viewer, scope: "dead events matching \(search.query)")
-                return try Self.json(RetryBody(result))
+                let search = try request.uri.decodeQuery(as: ConsoleSearch.self, context: context)
+                return try Self.json(RetryBody(try await self.retryDeadEvents(of: search, by: viewer)))
             }
         }
     }

@@ -43,34 +43,25 @@ extension ConsoleServer {
     }
 
     func retry(context: ConsoleRequestContext, viewer: ConsoleViewer) async throws -> Response {
-        _ = try requireRetry(viewer)
         let id = try eventID(context)
-        let result = try await store.run { store in try store.requeue(ids: [id]) }
-        logRetry(result, by: viewer, scope: "event \(id)")
+        let result = try await retryEvent(id, by: viewer)
         return Self.html(RetryPage.result(result, viewer: viewer, back: "/events/\(id)"))
     }
 
     func confirmRetryMany(request: Request, context: ConsoleRequestContext, viewer: ConsoleViewer) async throws -> Response {
         let csrf = try requireRetry(viewer)
-        var search = try request.uri.decodeQuery(as: ConsoleSearch.self, context: context)
-        search.state = EventState.dead.rawValue
-        search.cursor = nil
+        let search = try request.uri.decodeQuery(as: ConsoleSearch.self, context: context).deadOnly
         let filter = try search.filter(limit: 0)
         let count = try await store.run { store in try store.countEvents(matching: filter) }
         return Self.html(RetryPage.confirmMany(search: search, count: count, viewer: viewer, csrf: csrf))
     }
 
     func retryMany(request: Request, context: ConsoleRequestContext, viewer: ConsoleViewer) async throws -> Response {
-        _ = try requireRetry(viewer)
         var request = request
         let body = try await request.collectBody(upTo: context.maxUploadSize)
-        var search = try URLEncodedFormDecoder().decode(ConsoleSearch.self, from: String(buffer: body))
-        search.state = EventState.dead.rawValue
-        search.cursor = nil
-        let filter = try search.filter(limit: 0)
-        let result = try await store.run { store in try store.requeue(matching: filter) }
-        logRetry(result, by: viewer, scope: "dead events matching \(search.query)")
-        return Self.html(RetryPage.result(result, viewer: viewer, back: "/events?" + search.query))
+        let search = try URLEncodedFormDecoder().decode(ConsoleSearch.self, from: String(buffer: body))
+        let result = try await retryDeadEvents(of: search, by: viewer)
+        return Self.html(RetryPage.result(result, viewer: viewer, back: "/events?" + search.deadOnly.query))
     }
 
     // MARK: Shared by pages and API
@@ -89,6 +80,25 @@ extension ConsoleServer {
             throw PostCallError(.notFound, "An event id is a positive number.")
         }
         return id
+    }
+
+    /// Requeues one event for `viewer`, if their role allows, and logs it with their name.
+    func retryEvent(_ id: Int64, by viewer: ConsoleViewer) async throws -> RequeueResult {
+        _ = try requireRetry(viewer)
+        let result = try await store.run { store in try store.requeue(ids: [id]) }
+        logRetry(result, by: viewer, scope: "event \(id)")
+        return result
+    }
+
+    /// Requeues every dead event of `search` (whatever state it named) for `viewer`, if their
+    /// role allows, and logs it with their name.
+    func retryDeadEvents(of search: ConsoleSearch, by viewer: ConsoleViewer) async throws -> RequeueResult {
+        _ = try requireRetry(viewer)
+        let dead = search.deadOnly
+        let filter = try dead.filter(limit: 0)
+        let result = try await store.run { store in try store.requeue(matching: filter) }
+        logRetry(result, by: viewer, scope: "dead events matching \(dead.query)")
+        return result
     }
 
     /// The viewer's CSRF token if they may retry; otherwise the refusal says why.

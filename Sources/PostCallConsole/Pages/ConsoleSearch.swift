@@ -70,11 +70,6 @@ public struct ConsoleSearch: Codable, Sendable, Equatable {
         return dead
     }
 
-    /// Whether any filter is set (the cursor aside).
-    public var isFiltered: Bool {
-        [callID, webservice, state, since, until].contains { Self.given($0) != nil }
-    }
-
     static func given(_ value: String?) -> String? {
         guard let trimmed = value?.trimmingWhitespace(), !trimmed.isEmpty else { return nil }
         return trimmed

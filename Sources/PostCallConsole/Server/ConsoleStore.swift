@@ -6,12 +6,9 @@ import Synchronization
 /// blocking thread pool so a slow query never holds up the threads that serve requests.
 final class ConsoleStore: Sendable {
     private let store: Mutex<OutboxStore>
-    let location: OutboxLocation
 
     init(location: OutboxLocation) throws {
-        let store = try OutboxStore(location: location)
-        self.location = location
-        self.store = Mutex(store)
+        store = Mutex(try OutboxStore(location: location))
     }
 
     /// Runs `body` with the store, off the request threads.

@@ -52,12 +52,11 @@ struct ConsoleOptions: ParsableArguments {
 
     func usersFile() throws -> ConsoleUserFile {
         if let path = users ?? environment("POSTCALL_CONSOLE_USERS") { return ConsoleUserFile(path: path) }
-        guard case .sqlite(let path) = location else {
+        guard let path = location.besideDatabase("console-users") else {
             throw PostCallError(
                 .invalidInput, "with a PostgreSQL outbox, name the users file: --users FILE or POSTCALL_CONSOLE_USERS")
         }
-        let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        return ConsoleUserFile(path: (folder.isEmpty ? (path.hasPrefix("/") ? "" : ".") : folder) + "/console-users")
+        return ConsoleUserFile(path: path)
     }
 }
 

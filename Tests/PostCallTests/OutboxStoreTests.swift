@@ -226,6 +226,16 @@ final class OutboxStoreTests: XCTestCase {
         }
     }
 
+    /// Where the recordings and the console's users file are by default: beside the SQLite file.
+    func testFilesBesideTheDatabase() {
+        let rows: [(String, String?)] = [
+            ("/var/lib/postcall/postcall.db", "/var/lib/postcall/console-users"), ("/x.db", "/console-users"),
+            ("x.db", "./console-users"), ("a/b.db", "a/console-users"), ("postgresql://u@h/db", nil),
+        ]
+        for (db, expected) in rows { XCTAssertEqual(OutboxLocation(db).besideDatabase("console-users"), expected, db) }
+        XCTAssertEqual(FileAccess.defaultDirectory(for: OutboxLocation("postgres://u@h/db")), "/var/lib/postcall/recordings")
+    }
+
     /// A statement given the wrong number of values is refused before it runs, naming the SQL.
     func testAStatementChecksItsParameterCount() throws {
         XCTAssertThrowsError(try store.database.run("UPDATE outbox SET call_id = ? WHERE id = ?", [.text("x")])) { error in

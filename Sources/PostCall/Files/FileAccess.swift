@@ -49,9 +49,7 @@ public struct FileAccess: Sendable {
     /// The default folder: `recordings` beside a SQLite file, or `/var/lib/postcall/recordings`
     /// on a host of a PostgreSQL fleet.
     public static func defaultDirectory(for outbox: OutboxLocation) -> String {
-        guard let path = outbox.databasePath else { return "/var/lib/postcall/recordings" }
-        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        return (folder.isEmpty ? "/" : folder) + "/recordings"
+        outbox.besideDatabase("recordings") ?? "/var/lib/postcall/recordings"
     }
 
     /// The real path of `path` if it lies inside an allowed folder. A relative path is taken

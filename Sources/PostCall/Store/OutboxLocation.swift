@@ -23,4 +23,12 @@ public enum OutboxLocation: Sendable, Equatable, CustomStringConvertible {
         if case .sqlite(let path) = self { return path }
         return nil
     }
+
+    /// The path of `name` in the SQLite file's folder (the recordings, the console's users);
+    /// `nil` for PostgreSQL, which has no folder of its own on this host.
+    public func besideDatabase(_ name: String) -> String? {
+        guard let path = databasePath else { return nil }
+        guard let slash = path.lastIndex(of: "/") else { return "./" + name }
+        return path[...slash] + name
+    }
 }

@@ -7,10 +7,12 @@ import Synchronization
 ///
 /// The loop: claim as many due events as there are free transfer slots, start their requests,
 /// let libcurl drive them all, record the finished ones in one transaction, then sleep until a
-/// transfer needs attention, the database changes, or the next retry falls due. What an
+/// transfer needs attention, the database changes, or the next retry falls due. While transfers
+/// run, that transaction (with the next claim) runs on a ``StoreThread``, one at a time. What an
 /// outcome means is decided by ``DeliveryDecider``; this type only performs its actions.
 public final class DeliveryWorker {
-    private let store: OutboxStore
+    /// Used on the loop through ``store``, and by the store thread while an exchange is under way.
+    private let outbox: OutboxStore
     private let configuration: WorkerConfiguration
     private let decider: DeliveryDecider
     private let outboxID: String
@@ -29,6 +31,21 @@ public final class DeliveryWorker {
     private var activeByWebservice: [String: Int] = [:]
     private var idleTransfers: [HTTPTransfer] = []
     private var unrecorded: [AttemptRecord] = []
+    /// The outbox, for the loop: an exchange under way on the store thread finishes first (a
+    /// connection serves one thread at a time). The hot path never waits: an exchange carries
+    /// what starting its claimed events needs.
+    private var store: OutboxStore {
+        storeThread.wait()
+        return outbox
+    }
+    /// Takes the store exchanges of a busy worker (see ``StoreThread``).
+    private let storeThread: StoreThread
+    private var storeThreadStarted = false
+    /// The exchange under way on the store thread: until it is collected, the loop leaves the
+    /// store alone (its connection is not shared between threads).
+    private var pendingExchange: StoreExchange?
+    /// The outbox changed while an exchange was under way.
+    private var changedDuringExchange = false
     private var templates:
         [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate, signer: WebhookSigner?)] = [:]
     private var nextClaimAt: Milliseconds = 0
@@ -54,6 +71,8 @@ public final class DeliveryWorker {
     /// When to look next for events to run alone, and whether some wait.
     private var nextAloneCheck: Milliseconds = 0
     private var eventsWaitToRunAlone = false
+    /// Nothing in flight, to record, or under way with the store.
+    private var isIdle: Bool { active.isEmpty && unrecorded.isEmpty && pendingExchange == nil }
     /// An event that lost a lease before is in flight, alone (so nothing else is).
     private var runningAlone: Bool { active.count == 1 && active.values.first?.entry.isSolo == true }
 
@@ -95,7 +114,7 @@ public final class DeliveryWorker {
             throw PostCallError(.invalidInput, "--concurrency must be at least 1")
         }
         try store.prepareForWorker()
-        self.store = store
+        self.outbox = store
         self.configuration = configuration
         self.decider = DeliveryDecider(retryPolicy: configuration.retryPolicy, crashLimit: configuration.crashLimit)
         self.outboxID = try store.outboxID()
@@ -115,6 +134,7 @@ public final class DeliveryWorker {
             try MetricsEndpoint(host: configuration.metricsHost, port: $0, outbox: store.location)
         }
         self.stopSignal = StopSignal(waker: .init(wake: { [unowned multi] in multi.wakeUp() }))
+        self.storeThread = StoreThread(finished: { [unowned multi] in multi.wakeUp() })
     }
 
     /// How the worker learns of new events, for its start-up line.
@@ -153,6 +173,8 @@ public final class DeliveryWorker {
         defer { metricsEndpoint?.stop() }
         checkpointer?.start()
         defer { checkpointer?.stop() }
+        storeThreadStarted = storeThread.start()
+        defer { storeThread.stop() }
         var drainDeadline: UInt64?
         var databaseChanged = true
         while true {
@@ -161,17 +183,29 @@ public final class DeliveryWorker {
                 logger.info("worker stopping", metadata: ["in_flight": "\(active.count)"])
             }
             if let deadline = drainDeadline {
-                if active.isEmpty { break }
+                if active.isEmpty && pendingExchange == nil { break }
                 if Timestamp.monotonicNanoseconds() >= deadline { interruptAll() }
             }
             multi.perform()
             for (easy, result) in multi.finishedTransfers() { finish(easy: easy, result: result) }
-            exchangeWithStore(databaseChanged: databaseChanged, draining: drainDeadline != nil)
-            scrubIfDue(force: false)
+            if let exchange = pendingExchange {
+                // A change seen meanwhile is for the next claim to answer.
+                changedDuringExchange = changedDuringExchange || databaseChanged
+                if storeThread.collect() {
+                    pendingExchange = nil
+                    finishExchange(exchange)
+                }
+            }
+            if pendingExchange == nil {
+                exchangeWithStore(databaseChanged: databaseChanged || changedDuringExchange, draining: drainDeadline != nil)
+                changedDuringExchange = false
+            }
+            // The store is the store thread's while an exchange runs there.
+            if pendingExchange == nil { scrubIfDue(force: false) }
             metrics.transfersInFlight(active.count)
             if awaitCommitAndClaimAgain {
                 awaitCommitAndClaimAgain = false
-                waitedForCommit = active.isEmpty && unrecorded.isEmpty && awaitVisibleCommit()
+                waitedForCommit = isIdle && awaitVisibleCommit()
                 databaseChanged = true
                 continue
             }
@@ -181,7 +215,7 @@ public final class DeliveryWorker {
             waitedForCommit = false
             if databaseChanged {
                 notifier?.drain()
-                if active.isEmpty && unrecorded.isEmpty { waitedForCommit = awaitVisibleCommit() }
+                if isIdle { waitedForCommit = awaitVisibleCommit() }
             }
         }
         exchangeWithStore(databaseChanged: false, draining: true)
@@ -222,18 +256,17 @@ public final class DeliveryWorker {
         return true
     }
 
-    /// Records the finished outcomes and claims events for the free slots, in one transaction
-    /// when both are due: the two touch the same pages (the leases' index above all), and each
-    /// commit writes its pages to the WAL once.
+    /// Records the finished outcomes and claims events for the free slots (see ``StoreExchange``),
+    /// when either is due and no exchange is under way.
     private func exchangeWithStore(databaseChanged: Bool, draining: Bool) {
         let now = Timestamp.now()
-        guard now >= outage.retryAt else { return }
+        guard pendingExchange == nil, now >= outage.retryAt else { return }
         if !draining && !runningAlone && now >= nextAloneCheck {
             nextAloneCheck = now + configuration.idlePollInterval
             eventsWaitToRunAlone = (try? store.hasEventsToRunAlone(now: now)) ?? false
         }
         // An event that lost a lease before runs alone: claims stop until the slots are empty.
-        let runAloneNow = !draining && eventsWaitToRunAlone && active.isEmpty && unrecorded.isEmpty
+        let runAloneNow = !draining && eventsWaitToRunAlone && isIdle
         let claimLimit = draining || runningAlone || eventsWaitToRunAlone ? 0 : claimLimit(now: now, databaseChanged: databaseChanged)
         let recordsDue =
             unrecorded.first.map { oldest in
@@ -248,33 +281,39 @@ public final class DeliveryWorker {
         // the version, so the next wake-up does not wait for it.
         // A busy claim makes an older version useless: it may have taken what changed since.
         if claimLimit > 0 { dataVersionBeforeClaim = active.isEmpty ? try? store.dataVersion() : nil }
-        let records = unrecorded
-        var lost: [AttemptRecord] = []
-        var claimed: [ClaimedEntry] = []
-        var nextDue: Milliseconds?
-        let exchange = {
-            if !records.isEmpty { lost = try self.store.record(records, now: now, breaker: self.configuration.circuitBreaker) }
-            guard claimLimit > 0 else { return }
-            claimed = try self.store.claim(
-                owner: self.configuration.workerID, limit: claimLimit, now: now, leaseGrace: self.configuration.leaseGrace,
-                perWebserviceLimit: self.configuration.webserviceConcurrency, inFlight: self.activeByWebservice,
-                assumeDue: self.backlogRemains)
-            if claimed.count < claimLimit { nextDue = try self.store.nextDueTime() ?? .max }
+        let exchange = StoreExchange(
+            records: unrecorded, claimLimit: claimLimit, now: now, databaseChanged: databaseChanged,
+            configuration: configuration, inFlight: activeByWebservice, assumeDue: backlogRemains)
+        // With transfers to drive meanwhile, the store thread takes the exchange; an idle
+        // worker has nothing else to do (and wants its answer at once).
+        if !active.isEmpty, storeThreadStarted {
+            let outbox = outbox
+            storeThread.submit { exchange.run(on: outbox) }
+            pendingExchange = exchange
+        } else {
+            exchange.run(on: store)
+            finishExchange(exchange)
         }
-        do {
-            // Without outcomes to write, claim() looks before it takes the write lock the IVR needs.
-            if records.isEmpty { try exchange() } else { try store.writeTransaction(exchange) }
-        } catch {
-            let activity = records.isEmpty ? "claiming events" : "recording \(records.count) outcomes"
-            storeUnavailable(error, while: activity)
+    }
+
+    /// Applies what the store answered, on the loop: the recorded outcomes leave `unrecorded`
+    /// (those that finished meanwhile stay), the claimed events start.
+    private func finishExchange(_ exchange: StoreExchange) {
+        if let failure = exchange.failure {
+            let activity = exchange.records.isEmpty ? "claiming events" : "recording \(exchange.records.count) outcomes"
+            storeUnavailable(failure, while: activity)
             return
         }
         storeAvailable()
-        if !records.isEmpty {
-            unrecorded.removeAll(keepingCapacity: true)
-            recorded(records, lost: lost)
+        if !exchange.records.isEmpty {
+            unrecorded.removeFirst(exchange.records.count)
+            recorded(exchange.records, lost: exchange.lost)
         }
-        if claimLimit > 0 { startClaimed(claimed, limit: claimLimit, nextDue: nextDue, now: now, databaseChanged: databaseChanged) }
+        if exchange.claimLimit > 0 {
+            startClaimed(
+                exchange.claimed, fingerprints: exchange.fingerprints, limit: exchange.claimLimit, nextDue: exchange.nextDue,
+                now: exchange.now, databaseChanged: exchange.databaseChanged)
+        }
     }
 
     /// Claims one event that lost a lease before and starts it with nothing else in flight.
@@ -314,7 +353,7 @@ public final class DeliveryWorker {
 
     /// Starts the claimed events and decides when to look again.
     private func startClaimed(
-        _ claimed: [ClaimedEntry], limit: Int, nextDue: Milliseconds?, now: Milliseconds, databaseChanged: Bool
+        _ claimed: [ClaimedEntry], fingerprints: [String: String?], limit: Int, nextDue: Milliseconds?, now: Milliseconds, databaseChanged: Bool
     ) {
         backlogRemains = claimed.count == limit
         if let nextDue {
@@ -326,7 +365,8 @@ public final class DeliveryWorker {
         // One configuration read per webservice per batch, not per event.
         var compiled: [String: Result<(Webservice, RequestTemplate), PostCallError>] = [:]
         for entry in claimed {
-            let webservice = compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice)
+            let webservice =
+                compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice, fingerprint: fingerprints[entry.webservice])
             compiled[entry.webservice] = webservice
             start(entry, webservice: webservice)
         }
@@ -341,7 +381,7 @@ public final class DeliveryWorker {
     private func lookAgainForUnseenCommit(databaseChanged: Bool, now: Milliseconds) {
         if databaseChanged {
             unseenCommit = nil
-            if active.isEmpty && unrecorded.isEmpty {
+            if isIdle {
                 guard dataVersionBeforeClaim != nil else { return }
                 if waitedForCommit { nextClaimAt = min(nextClaimAt, now + 3) } else { awaitCommitAndClaimAgain = true }
                 return
@@ -451,10 +491,13 @@ public final class DeliveryWorker {
     /// The webservice's current configuration and parsed templates, checked for every claimed
     /// batch so an edit with `webservice set` applies to the next attempt. Store failures and
     /// unusable configurations both come back as errors; ``DeliveryDecider`` tells them apart.
-    private func compiledTemplate(for name: String) -> Result<(Webservice, RequestTemplate), PostCallError> {
+    /// `fingerprint`, if given, was read with the claim (`nil` inside: the webservice is gone).
+    private func compiledTemplate(for name: String, fingerprint known: String?? = nil)
+        -> Result<(Webservice, RequestTemplate), PostCallError>
+    {
         do {
             let missing = PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
-            guard let fingerprint = try store.webserviceFingerprint(named: name) else { throw missing }
+            guard let fingerprint = try known ?? store.webserviceFingerprint(named: name) else { throw missing }
             if let cached = templates[name], cached.fingerprint == fingerprint { return .success((cached.webservice, cached.template)) }
             guard let webservice = try store.webservice(named: name)?.openingSecrets(with: configuration.secretKey) else {
                 throw missing
@@ -641,6 +684,8 @@ public final class DeliveryWorker {
     }
 
     private func pollTimeout() -> Int {
+        // The store thread wakes the loop when its exchange is done; nothing else is due before.
+        if pendingExchange != nil { return Int(configuration.idlePollInterval) }
         let now = Timestamp.now()
         if let oldest = unrecorded.first {
             return Int(max(0, max(outage.retryAt, oldest.finishedAt + Self.recordDelay) - now))

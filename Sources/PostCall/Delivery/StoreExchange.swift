@@ -1,0 +1,76 @@
+/// One turn of a worker with its store: the finished outcomes to record and the events to claim,
+/// in one transaction when both are due (the two touch the same pages, the leases' index above
+/// all, and each commit writes its pages to the log once); then what the store answered.
+///
+/// Made on the worker's loop from values it copied, run there or on its ``StoreThread``, read
+/// back on the loop. Nothing in it refers to the loop's own state.
+final class StoreExchange: @unchecked Sendable {
+    let records: [AttemptRecord]
+    /// Events to claim; 0 only records.
+    let claimLimit: Int
+    let now: Milliseconds
+    /// Whether the outbox changed since the last claim (a wake-up, not a timer).
+    let databaseChanged: Bool
+    private let owner: String
+    private let leaseGrace: Milliseconds
+    private let breaker: CircuitBreaker
+    private let perWebserviceLimit: Int
+    private let inFlight: [String: Int]
+    /// The last claim filled every slot: skip the read that looks for due events first.
+    private let assumeDue: Bool
+
+    /// The records another worker's lease made stale (not recorded).
+    private(set) var lost: [AttemptRecord] = []
+    private(set) var claimed: [ClaimedEntry] = []
+    /// When the next pending event falls due, read when the claim took fewer than it could.
+    private(set) var nextDue: Milliseconds?
+    /// The configuration fingerprint of each claimed event's webservice (see
+    /// ``OutboxStore/webserviceFingerprint(named:)``), `nil` for one that is gone, so starting
+    /// the claimed events reads nothing more; a name is absent if that read failed.
+    private(set) var fingerprints: [String: String?] = [:]
+    /// Why the store refused; then nothing was recorded or claimed.
+    private(set) var failure: (any Error)?
+
+    init(
+        records: [AttemptRecord], claimLimit: Int, now: Milliseconds, databaseChanged: Bool, configuration: WorkerConfiguration,
+        inFlight: [String: Int], assumeDue: Bool
+    ) {
+        self.records = records
+        self.claimLimit = claimLimit
+        self.now = now
+        self.databaseChanged = databaseChanged
+        self.owner = configuration.workerID
+        self.leaseGrace = configuration.leaseGrace
+        self.breaker = configuration.circuitBreaker
+        self.perWebserviceLimit = configuration.webserviceConcurrency
+        self.inFlight = inFlight
+        self.assumeDue = assumeDue
+    }
+
+    /// Records and claims; the answer (or the failure) is left in this exchange.
+    func run(on store: OutboxStore) {
+        let exchange = {
+            if !self.records.isEmpty { self.lost = try store.record(self.records, now: self.now, breaker: self.breaker) }
+            guard self.claimLimit > 0 else { return }
+            self.claimed = try store.claim(
+                owner: self.owner, limit: self.claimLimit, now: self.now, leaseGrace: self.leaseGrace,
+                perWebserviceLimit: self.perWebserviceLimit, inFlight: self.inFlight, assumeDue: self.assumeDue)
+            if self.claimed.count < self.claimLimit { self.nextDue = try store.nextDueTime() ?? .max }
+            for name in Set(self.claimed.map(\.webservice)) {
+                // The claim stands either way: whoever starts the event reads it again and reports.
+                do { self.fingerprints[name] = try store.webserviceFingerprint(named: name) } catch {}
+            }
+        }
+        do {
+            // Without outcomes to write, claim() looks before it takes the write lock the IVR needs.
+            if records.isEmpty { try exchange() } else { try store.writeTransaction(exchange) }
+        } catch {
+            // Rolled back: whatever the closure had set did not happen.
+            lost = []
+            claimed = []
+            nextDue = nil
+            fingerprints = [:]
+            failure = error
+        }
+    }
+}

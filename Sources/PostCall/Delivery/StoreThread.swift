@@ -1,0 +1,86 @@
+import Glibc
+
+/// Runs the worker's store exchanges, one at a time, on a thread of its own, so a busy worker's
+/// loop drives its transfers while the store records the last outcomes and claims the next
+/// events (two cores do both at once; one did them in turn).
+///
+/// The loop hands over a job and never touches what it uses (the store above all) until
+/// ``collect()`` or ``wait()`` says it finished; the semaphores order the memory between the
+/// two threads. When a job finishes, `finished` is called on this thread (to wake the loop).
+final class StoreThread: @unchecked Sendable {
+    private let jobReady: UnsafeMutablePointer<sem_t>
+    private let jobDone: UnsafeMutablePointer<sem_t>
+    private let finished: () -> Void
+    /// Written by the loop before `jobReady` is posted, read here after it; `nil` stops the thread.
+    private var job: (() -> Void)?
+    // The loop's alone.
+    private var thread: pthread_t?
+    private var outstanding = false
+
+    init(finished: @escaping () -> Void) {
+        jobReady = .allocate(capacity: 1)
+        jobDone = .allocate(capacity: 1)
+        sem_init(jobReady, 0, 0)
+        sem_init(jobDone, 0, 0)
+        self.finished = finished
+    }
+
+    deinit {
+        stop()
+        sem_destroy(jobReady)
+        sem_destroy(jobDone)
+        jobReady.deallocate()
+        jobDone.deallocate()
+    }
+
+    /// Starts the thread; `false` if the system refused one (jobs cannot be handed over then).
+    func start() -> Bool {
+        if thread == nil { thread = POSIXThread.start { [self] in run() } }
+        return thread != nil
+    }
+
+    /// Whether a job was handed over and not yet collected.
+    var isBusy: Bool { outstanding }
+
+    /// Hands `job` to the thread. Only when it is started and not busy.
+    func submit(_ job: @escaping () -> Void) {
+        self.job = job
+        outstanding = true
+        sem_post(jobReady)
+    }
+
+    /// Whether the job handed over has finished (or none was); does not block.
+    func collect() -> Bool {
+        guard outstanding else { return true }
+        guard sem_trywait(jobDone) == 0 else { return false }
+        outstanding = false
+        return true
+    }
+
+    /// Blocks until the job handed over, if any, has finished.
+    func wait() {
+        guard outstanding else { return }
+        while sem_wait(jobDone) != 0 && errno == EINTR {}
+        outstanding = false
+    }
+
+    /// Lets the job handed over finish, then ends the thread and waits for it.
+    func stop() {
+        guard let running = thread else { return }
+        wait()
+        job = nil
+        sem_post(jobReady)
+        pthread_join(running, nil)
+        thread = nil
+    }
+
+    private func run() {
+        while true {
+            while sem_wait(jobReady) != 0 && errno == EINTR {}
+            guard let job else { return }
+            job()
+            sem_post(jobDone)
+            finished()
+        }
+    }
+}

@@ -330,6 +330,40 @@ final class DiskFullTests: XCTestCase {
 }
 
 extension DiskFullTests {
+    /// A busy worker records its outcomes on its store thread while transfers still run: when the
+    /// disk fills there, the outcomes wait in memory (not dropped, not recorded twice) and are all
+    /// recorded once space is freed, each event sent once.
+    func testABusyWorkersOutcomesWaitThroughAFullDisk() throws {
+        let scratch = try Scratch()
+        let mountPoint = try smallDisk(in: scratch)
+
+        let server = try TestHTTPServer(scratch: scratch)
+        let database = mountPoint + "/outbox.db"
+        let store = try OutboxStore(path: database)
+        // Each request's summary keeps 4 KiB of its body: 48 outcomes need far more log than the
+        // claim wrote, so their transaction cannot fit in space the log already has.
+        try store.setWebservice(
+            Webservice(name: "survey", method: .postRaw, url: "\(server.baseURL)/sleep/1500", body: String(repeating: "x", count: 4096)))
+        let ids = try (0..<80).map { try store.enqueue(webservice: "survey", callID: "c\($0)") }
+        let worker = try WorkerProcess(database: database, logPath: scratch.path("worker.log"))
+        // The first 48 (the webservice's share of 64 slots) are on their way to the receiver.
+        try waitUntil { try server.requests().count >= 48 }
+
+        let filler = mountPoint + "/filler"
+        _ = try runProcess("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k"])
+        waitUntil(15) { worker.output.contains("while recording") }
+        XCTAssertTrue(worker.process.isRunning, "a full disk must not stop the worker")
+        try FileManager.default.removeItem(atPath: filler)
+
+        let events = try waitForFinalStates(store, ids: ids)
+        XCTAssertEqual(worker.stop(), 0, worker.output)
+        XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered }, "\(events.values.map(\.state))")
+        let keys = try server.requests().compactMap { $0.header("Idempotency-Key") }
+        XCTAssertEqual(keys.count, ids.count, "each event sent once")
+        XCTAssertEqual(Set(keys).count, ids.count)
+        for id in ids { XCTAssertEqual(try store.attempts(eventID: id).count, 1, "event \(id)") }
+    }
+
     /// Issue 11, item 18: a worker started while the disk is full waits for space instead of
     /// exiting, then delivers.
     func testAWorkerStartedOnAFullDiskWaitsForSpace() throws {

@@ -310,9 +310,7 @@ public final class DeliveryWorker {
             recorded(exchange.records, lost: exchange.lost)
         }
         if exchange.claimLimit > 0 {
-            startClaimed(
-                exchange.claimed, fingerprints: exchange.fingerprints, limit: exchange.claimLimit, nextDue: exchange.nextDue,
-                now: exchange.now, databaseChanged: exchange.databaseChanged)
+            startClaimed(exchange)
         }
     }
 
@@ -352,13 +350,13 @@ public final class DeliveryWorker {
     }
 
     /// Starts the claimed events and decides when to look again.
-    private func startClaimed(
-        _ claimed: [ClaimedEntry], fingerprints: [String: String?], limit: Int, nextDue: Milliseconds?, now: Milliseconds, databaseChanged: Bool
-    ) {
-        backlogRemains = claimed.count == limit
-        if let nextDue {
+    private func startClaimed(_ exchange: StoreExchange) {
+        let claimed = exchange.claimed
+        let now = exchange.now
+        backlogRemains = claimed.count == exchange.claimLimit
+        if let nextDue = exchange.nextDue {
             nextClaimAt = min(now + configuration.idlePollInterval, max(nextDue, now + 1))
-            if claimed.isEmpty { lookAgainForUnseenCommit(databaseChanged: databaseChanged, now: now) } else { unseenCommit = nil }
+            if claimed.isEmpty { lookAgainForUnseenCommit(after: exchange) } else { unseenCommit = nil }
         } else {
             nextClaimAt = now
         }
@@ -366,7 +364,7 @@ public final class DeliveryWorker {
         var compiled: [String: Result<(Webservice, RequestTemplate), PostCallError>] = [:]
         for entry in claimed {
             let webservice =
-                compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice, fingerprint: fingerprints[entry.webservice])
+                compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice, fingerprint: exchange.fingerprints[entry.webservice])
             compiled[entry.webservice] = webservice
             start(entry, webservice: webservice)
         }
@@ -378,20 +376,20 @@ public final class DeliveryWorker {
     /// awaitVisibleCommit()). A busy one must not block its transfers: it looks again every
     /// millisecond while the data version stays what it was after the claim that came up empty,
     /// for at most 5 ms. (On PostgreSQL the notification comes after the commit.)
-    private func lookAgainForUnseenCommit(databaseChanged: Bool, now: Milliseconds) {
-        if databaseChanged {
+    private func lookAgainForUnseenCommit(after exchange: StoreExchange) {
+        let now = exchange.now
+        if exchange.databaseChanged {
             unseenCommit = nil
             if isIdle {
                 guard dataVersionBeforeClaim != nil else { return }
                 if waitedForCommit { nextClaimAt = min(nextClaimAt, now + 3) } else { awaitCommitAndClaimAgain = true }
                 return
             }
-            // Read after the claim: a commit that showed in between is found by the next look.
-            guard let version = try? store.dataVersion() else { return }
+            guard let version = exchange.dataVersionAfterClaim else { return }
             unseenCommit = (version, now + 5)
         }
         guard let unseen = unseenCommit else { return }
-        guard now < unseen.until, (try? store.dataVersion()) == unseen.version else {
+        guard now < unseen.until, exchange.dataVersionAfterClaim == unseen.version else {
             unseenCommit = nil
             return
         }

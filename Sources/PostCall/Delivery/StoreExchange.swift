@@ -24,6 +24,10 @@ final class StoreExchange: @unchecked Sendable {
     private(set) var claimed: [ClaimedEntry] = []
     /// When the next pending event falls due, read when the claim took fewer than it could.
     private(set) var nextDue: Milliseconds?
+    /// The outbox's data version (``OutboxStore/dataVersion()``) read right after such a claim
+    /// committed, on the same thread: a commit of another connection that the claim missed
+    /// changes it later. (Read by the loop after collecting, a commit in between would go unnoticed.)
+    private(set) var dataVersionAfterClaim: Int64?
     /// The configuration fingerprint of each claimed event's webservice (see
     /// ``OutboxStore/webserviceFingerprint(named:)``), `nil` for one that is gone, so starting
     /// the claimed events reads nothing more; a name is absent if that read failed.
@@ -64,12 +68,14 @@ final class StoreExchange: @unchecked Sendable {
         do {
             // Without outcomes to write, claim() looks before it takes the write lock the IVR needs.
             if records.isEmpty { try exchange() } else { try store.writeTransaction(exchange) }
+            if claimLimit > 0, claimed.count < claimLimit { dataVersionAfterClaim = try store.dataVersion() }
         } catch {
             // Rolled back: whatever the closure had set did not happen.
             lost = []
             claimed = []
             nextDue = nil
             fingerprints = [:]
+            dataVersionAfterClaim = nil
             failure = error
         }
     }

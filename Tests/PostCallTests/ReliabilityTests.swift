@@ -289,14 +289,14 @@ final class ReliabilityTests: EndToEndTestCase {
 final class WriteAheadLogTests: XCTestCase {
     /// A busy worker commits again before a passive checkpoint has copied the whole log, so the
     /// log never started over: it grew by about 2.5 KB per delivered event for as long as the
-    /// backlog lasted (51 MB for these 20,000), and the disk with it. Now it stays small.
+    /// backlog lasted, and the disk with it. Now it starts over past 16 MiB.
     func testTheLogStaysSmallWhileABusyWorkerDrainsABacklog() throws {
         let scratch = try Scratch()
         let server = try TestHTTPServer(scratch: scratch, arguments: ["--no-record"])
         let database = scratch.path("outbox.db")
         let store = try OutboxStore(path: database)
         try store.setWebservice(Webservice(name: "survey", url: "\(server.baseURL)/x"))
-        let count = 20_000
+        let count = 40_000
         try store.database.run(
             """
             INSERT INTO outbox (webservice, call_id, variables)
@@ -312,7 +312,7 @@ final class WriteAheadLogTests: XCTestCase {
             return try store.database.query("SELECT count(*) FROM outbox WHERE state = 'delivered'") { $0.int64(0) }.first == Int64(count)
         }
         XCTAssertEqual(worker.stop(), 0, worker.output)
-        XCTAssertLessThan(largest, 16 << 20, "the log grew to \(largest) bytes")
+        XCTAssertLessThan(largest, 48 << 20, "the log grew to \(largest) bytes")
     }
 }
 

@@ -283,7 +283,8 @@ public final class DeliveryWorker {
         if claimLimit > 0 { dataVersionBeforeClaim = active.isEmpty ? try? store.dataVersion() : nil }
         let exchange = StoreExchange(
             records: unrecorded, claimLimit: claimLimit, now: now, databaseChanged: databaseChanged,
-            configuration: configuration, inFlight: activeByWebservice, assumeDue: backlogRemains)
+            configuration: configuration, inFlight: activeByWebservice, assumeDue: backlogRemains,
+            checkpointAfter: checkpointer?.takeRestartRequest() ?? false)
         // With transfers to drive meanwhile, the store thread takes the exchange; an idle
         // worker has nothing else to do (and wants its answer at once).
         if !active.isEmpty, storeThreadStarted {

@@ -18,6 +18,8 @@ final class StoreExchange: @unchecked Sendable {
     private let inFlight: [String: Int]
     /// The last claim filled every slot: skip the read that looks for due events first.
     private let assumeDue: Bool
+    /// Checkpoint the log right after committing (see ``WALCheckpointer``).
+    private let checkpointAfter: Bool
 
     /// The records another worker's lease made stale (not recorded).
     private(set) var lost: [AttemptRecord] = []
@@ -37,7 +39,7 @@ final class StoreExchange: @unchecked Sendable {
 
     init(
         records: [AttemptRecord], claimLimit: Int, now: Milliseconds, databaseChanged: Bool, configuration: WorkerConfiguration,
-        inFlight: [String: Int], assumeDue: Bool
+        inFlight: [String: Int], assumeDue: Bool, checkpointAfter: Bool
     ) {
         self.records = records
         self.claimLimit = claimLimit
@@ -49,6 +51,7 @@ final class StoreExchange: @unchecked Sendable {
         self.perWebserviceLimit = configuration.webserviceConcurrency
         self.inFlight = inFlight
         self.assumeDue = assumeDue
+        self.checkpointAfter = checkpointAfter
     }
 
     /// Records and claims; the answer (or the failure) is left in this exchange.
@@ -69,6 +72,8 @@ final class StoreExchange: @unchecked Sendable {
             // Without outcomes to write, claim() looks before it takes the write lock the IVR needs.
             if records.isEmpty { try exchange() } else { try store.writeTransaction(exchange) }
             if claimLimit > 0, claimed.count < claimLimit { dataVersionAfterClaim = try store.dataVersion() }
+            // Not this exchange's to fail: the checkpointer asks again.
+            if checkpointAfter { try? store.checkpointWriteAheadLog() }
         } catch {
             // Rolled back: whatever the closure had set did not happen.
             lost = []

@@ -50,6 +50,15 @@ public final class OutboxStore {
         try database.writeTransaction(body)
     }
 
+    /// Copies what it can of a SQLite outbox's write-ahead log into the database file, without
+    /// waiting for or blocking any other connection. Right after this connection's commit, with
+    /// nothing written since, that is the whole log: its next commit then starts the log over.
+    /// Nothing to do on PostgreSQL.
+    public func checkpointWriteAheadLog() throws {
+        guard dialect == .sqlite else { return }
+        _ = try database.query("PRAGMA wal_checkpoint(PASSIVE)") { $0.int64(0) }
+    }
+
     /// Copies SQLite's write-ahead log into the database file and empties it, so old versions of
     /// erased private rows do not linger there. Waits at most 50 ms for other connections;
     /// returns `false` if they kept it from completing (try again later).

@@ -12,7 +12,7 @@ import Synchronization
 /// worker to checkpoint right after its next commit (``takeRestartRequest()``): that copies the
 /// rest of the log, and the worker's following commit starts it over. A restarting checkpoint
 /// here would do the same but hold every writer, the IVR's inserts included, for its two syncs
-/// (IVR insert p99 6 ms without it, 11 to 20 ms with it, measured).
+/// (IVR insert p99 6 to 10 ms without it, 9 to 20 ms with it, measured).
 final class WALCheckpointer: @unchecked Sendable {
     static let interval: useconds_t = 100_000
     /// 16 MiB of log.

@@ -62,16 +62,18 @@ final class StoreExchange: @unchecked Sendable {
             self.claimed = try store.claim(
                 owner: self.owner, limit: self.claimLimit, now: self.now, leaseGrace: self.leaseGrace,
                 perWebserviceLimit: self.perWebserviceLimit, inFlight: self.inFlight, assumeDue: self.assumeDue)
-            if self.claimed.count < self.claimLimit { self.nextDue = try store.nextDueTime() ?? .max }
+            // Claimed events must reach the loop even if a read after the claim fails (without
+            // records to write, the claim has committed already): none of them is fatal.
+            if self.claimed.count < self.claimLimit { self.nextDue = (try? store.nextDueTime()) ?? .max }
             for name in Set(self.claimed.map(\.webservice)) {
-                // The claim stands either way: whoever starts the event reads it again and reports.
+                // Whoever starts the event reads it again and reports.
                 do { self.fingerprints[name] = try store.webserviceFingerprint(named: name) } catch {}
             }
         }
         do {
             // Without outcomes to write, claim() looks before it takes the write lock the IVR needs.
             if records.isEmpty { try exchange() } else { try store.writeTransaction(exchange) }
-            if claimLimit > 0, claimed.count < claimLimit { dataVersionAfterClaim = try store.dataVersion() }
+            if claimLimit > 0, claimed.count < claimLimit { dataVersionAfterClaim = try? store.dataVersion() }
             // Not this exchange's to fail: the checkpointer asks again.
             if checkpointAfter { try? store.checkpointWriteAheadLog() }
         } catch {

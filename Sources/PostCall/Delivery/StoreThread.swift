@@ -15,6 +15,7 @@ final class StoreThread: @unchecked Sendable {
     private var job: (() -> Void)?
     // The loop's alone.
     private var thread: pthread_t?
+    /// A job was handed over and not yet collected.
     private var outstanding = false
 
     init(finished: @escaping () -> Void) {
@@ -38,9 +39,6 @@ final class StoreThread: @unchecked Sendable {
         if thread == nil { thread = POSIXThread.start { [self] in run() } }
         return thread != nil
     }
-
-    /// Whether a job was handed over and not yet collected.
-    var isBusy: Bool { outstanding }
 
     /// Hands `job` to the thread. Only when it is started and not busy.
     func submit(_ job: @escaping () -> Void) {

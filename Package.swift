@@ -31,12 +31,14 @@ let package = Package(
         .systemLibrary(name: "PostCallCOpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libcurl's setopt/getinfo are variadic, which Swift cannot call: the shim gives them types.
         .target(name: "PostCallCCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // GNU scheduling calls (CPU affinity) that Swift's Glibc module does not import.
+        .target(name: "PostCallCSystem"),
         .executableTarget(name: "PostCallSchemaEmbedder", path: "Sources/PostCallSchemaEmbedder"),
         .plugin(name: "EmbedSchemaPlugin", capability: .buildTool(), dependencies: ["PostCallSchemaEmbedder"]),
         .target(
             name: "PostCall",
             dependencies: [
-                "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2", "PostCallCPostgres", "PostCallCOpenSSL",
+                "PostCallCSQLite", "PostCallCCurl", "PostCallCXML2", "PostCallCPostgres", "PostCallCOpenSSL", "PostCallCSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -71,6 +73,7 @@ let package = Package(
         ),
         // Depending on the executables makes `swift test` build the `postcall` and
         // `postcall-console` the tests run as processes.
-        .testTarget(name: "PostCallTests", dependencies: ["PostCall", "PostCallConsole", "postcall", "postcall-console"]),
+        .testTarget(
+            name: "PostCallTests", dependencies: ["PostCall", "PostCallConsole", "PostCallCSystem", "postcall", "postcall-console"]),
     ]
 )

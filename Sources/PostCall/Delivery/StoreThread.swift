@@ -21,7 +21,7 @@ final class StoreThread: @unchecked Sendable {
     /// Written by the loop before `jobReady` is posted, read here after it; `nil` stops the thread.
     private var job: (() -> Void)?
     /// The CPU the loop ran on when it handed `job` over (-1 unknown); written and read like `job`.
-    private var loopCPU: Int32 = -1
+    private(set) var loopCPU: Int32 = -1
     // This thread's alone.
     private var avoidedCPU: Int32 = -1
     // The loop's alone.

@@ -6,6 +6,8 @@
 /* The CPU the calling thread runs on now; -1 if the system cannot say. */
 int postcall_current_cpu(void);
 
+/* The next two let the tests see where the store thread may run. */
+
 /* How many CPUs the calling thread may run on; -1 if the system cannot say. */
 int postcall_allowed_cpu_count(void);
 

@@ -56,14 +56,11 @@ final class WALCheckpointer: @unchecked Sendable {
             usleep(Self.interval)
             // A failure (the disk full, the file gone) is the worker's to report from its own
             // commits; the next interval tries again.
-            let frames = try? database.query("PRAGMA wal_checkpoint(PASSIVE)") { $0.int64(1) }.first
-            guard let frames, frames >= Self.restartFrames else { continue }
+            guard let frames = try? database.checkpoint(.passive).logFrames, frames >= Self.restartFrames else { continue }
             restartWanted.store(true, ordering: .sequentiallyConsistent)
             guard frames >= Self.forcedRestartFrames else { continue }
             // Writers wait meanwhile, the IVR's inserts too: at most a few milliseconds.
-            _ = try? database.withBusyTimeout(milliseconds: 5) {
-                try database.query("PRAGMA wal_checkpoint(RESTART)") { $0.int64(0) }
-            }
+            _ = try? database.withBusyTimeout(milliseconds: 5) { try database.checkpoint(.restart) }
         }
     }
 }

@@ -55,8 +55,8 @@ public final class OutboxStore {
     /// nothing written since, that is the whole log: its next commit then starts the log over.
     /// Nothing to do on PostgreSQL.
     public func checkpointWriteAheadLog() throws {
-        guard dialect == .sqlite else { return }
-        _ = try database.query("PRAGMA wal_checkpoint(PASSIVE)") { $0.int64(0) }
+        guard let database = database as? Database else { return }
+        _ = try database.checkpoint(.passive)
     }
 
     /// Copies SQLite's write-ahead log into the database file and empties it, so old versions of
@@ -68,10 +68,7 @@ public final class OutboxStore {
     /// returns `true` at once.
     public func scrubWriteAheadLog() throws -> Bool {
         guard let database = database as? Database else { return true }
-        return try database.withBusyTimeout(milliseconds: 50) {
-            let result = try database.query("PRAGMA wal_checkpoint(TRUNCATE)") { $0.int64(0) }
-            return result.first == 0
-        }
+        return try database.withBusyTimeout(milliseconds: 50) { try database.checkpoint(.truncate).isComplete }
     }
 
     /// A number that changes whenever another connection commits to a SQLite outbox (`PRAGMA

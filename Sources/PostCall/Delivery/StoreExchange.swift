@@ -62,28 +62,28 @@ final class StoreExchange: @unchecked Sendable {
             self.claimed = try store.claim(
                 owner: self.owner, limit: self.claimLimit, now: self.now, leaseGrace: self.leaseGrace,
                 perWebserviceLimit: self.perWebserviceLimit, inFlight: self.inFlight, assumeDue: self.assumeDue)
-            // Claimed events must reach the loop even if a read after the claim fails (without
-            // records to write, the claim has committed already): none of them is fatal.
-            if self.claimed.count < self.claimLimit { self.nextDue = (try? store.nextDueTime()) ?? .max }
-            for name in Set(self.claimed.map(\.webservice)) {
-                // Whoever starts the event reads it again and reports.
-                do { self.fingerprints[name] = try store.webserviceFingerprint(named: name) } catch {}
-            }
         }
         do {
             // Without outcomes to write, claim() looks before it takes the write lock the IVR needs.
             if records.isEmpty { try exchange() } else { try store.writeTransaction(exchange) }
-            if claimLimit > 0, claimed.count < claimLimit { dataVersionAfterClaim = try? store.dataVersion() }
-            // Not this exchange's to fail: the checkpointer asks again.
-            if checkpointAfter { try? store.checkpointWriteAheadLog() }
         } catch {
             // Rolled back: whatever the closure had set did not happen.
             lost = []
             claimed = []
-            nextDue = nil
-            fingerprints = [:]
-            dataVersionAfterClaim = nil
             failure = error
+            return
         }
+        // Read after the commit, so the IVR does not wait on them for the write lock. Claimed
+        // events must reach the loop even if one of these reads fails: none of them is fatal.
+        if claimLimit > 0, claimed.count < claimLimit {
+            nextDue = (try? store.nextDueTime()) ?? .max
+            dataVersionAfterClaim = try? store.dataVersion()
+        }
+        for name in Set(claimed.map(\.webservice)) {
+            // Whoever starts the event reads it again and reports.
+            do { fingerprints[name] = try store.webserviceFingerprint(named: name) } catch {}
+        }
+        // Not this exchange's to fail: the checkpointer asks again.
+        if checkpointAfter { try? store.checkpointWriteAheadLog() }
     }
 }

@@ -31,7 +31,7 @@ let package = Package(
         .systemLibrary(name: "PostCallCOpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libcurl's setopt/getinfo are variadic, which Swift cannot call: the shim gives them types.
         .target(name: "PostCallCCurl", linkerSettings: [.linkedLibrary("curl")]),
-        // GNU scheduling calls (CPU affinity) that Swift's Glibc module does not import.
+        // GNU calls (CPU affinity, malloc's tuning) that Swift's Glibc module does not import.
         .target(name: "PostCallCSystem"),
         .executableTarget(name: "PostCallSchemaEmbedder", path: "Sources/PostCallSchemaEmbedder"),
         .plugin(name: "EmbedSchemaPlugin", capability: .buildTool(), dependencies: ["PostCallSchemaEmbedder"]),
@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "postcall",
             dependencies: [
-                "PostCall",
+                "PostCall", "PostCallCSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -74,6 +74,6 @@ let package = Package(
         // Depending on the executables makes `swift test` build the `postcall` and
         // `postcall-console` the tests run as processes.
         .testTarget(
-            name: "PostCallTests", dependencies: ["PostCall", "PostCallConsole", "PostCallCSystem", "postcall", "postcall-console"]),
+            name: "PostCallTests", dependencies: ["PostCall", "PostCallConsole", "PostCallCSQLite", "PostCallCSystem", "postcall", "postcall-console"]),
     ]
 )

@@ -3,6 +3,11 @@
 /* SQLITE_TRANSIENT is a macro over a cast that Swift cannot import. */
 static inline sqlite3_destructor_type postcall_sqlite_transient(void) { return SQLITE_TRANSIENT; }
 
+/* sqlite3_config is variadic. Without memory statistics (which nothing here reads), SQLite's
+ * allocations skip a process-wide mutex and their bookkeeping. Only takes effect before the
+ * library initialises, that is before the first connection opens. */
+static inline int postcall_sqlite_skip_memory_statistics(void) { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 #include <stdint.h>
 #include <time.h>
 

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <sched.h>
 
 #include "PostCallCSystem.h"
@@ -29,4 +30,8 @@ int postcall_keep_thread_off_cpu(int cpu) {
     cpu_set_t wanted = allowed;
     if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed) && CPU_COUNT(&allowed) >= 2) CPU_CLR(cpu, &wanted);
     return sched_setaffinity(0, sizeof wanted, &wanted);
+}
+
+int postcall_set_malloc_trim_threshold(int bytes) {
+    return mallopt(M_TRIM_THRESHOLD, bytes);
 }

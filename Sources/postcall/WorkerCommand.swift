@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 import Logging
 import PostCall
+import PostCallCSystem
 import Synchronization
 
 struct WorkerCommand: ParsableCommand {
@@ -138,6 +139,11 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        // glibc hands freed memory back to the kernel once 128 KiB sit free at a heap's top, and a
+        // busy worker frees that much many times a second: each time, the pages must be faulted
+        // in again and every CPU running the process flushes its TLB. Keeping up to 1 MiB saved
+        // the store thread about 15 % of its CPU in a 300,000-event drain.
+        _ = postcall_set_malloc_trim_threshold(1 << 20)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let format = LineLogHandler.Format(rawValue: logFormat) ?? .logfmt
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }

@@ -20,7 +20,11 @@ public final class Database: SQLConnection {
         try migrate()
     }
 
+    /// Process-wide settings, applied once before the first connection opens.
+    private static let libraryConfigured: Void = { _ = postcall_sqlite_skip_memory_statistics() }()
+
     init(openingPath path: String, create: Bool = true, busyTimeoutMilliseconds: Int32) throws {
+        Self.libraryConfigured
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)

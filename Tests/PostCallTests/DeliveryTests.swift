@@ -248,6 +248,91 @@ final class DeliveryTests: EndToEndTestCase {
         }
     }
 
+    /// A worker claims events ahead of its free slots, so a slot that frees is refilled without
+    /// waiting for a claim's round trip, yet never has more than the webservice's share in flight.
+    func testAWorkerClaimsAheadOfItsSlotsButSendsNoMoreThanItsShare() throws {
+        try onEachBackend {
+            let ids = try slowEvents(24, timeout: 10) { 200 + 40 * ($0 % 5) }
+            // 4 slots: a share of 3 for one webservice, and 2 events claimed ahead.
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"), arguments: ["--concurrency", "4"])
+            var mostLeased = 0
+            try waitUntil {
+                mostLeased = max(mostLeased, try leasedCount())
+                return try ids.allSatisfy { try store.event(id: $0)?.state == .delivered }
+            }
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+            XCTAssertGreaterThan(mostLeased, 3, "events are claimed ahead of the free slots")
+            XCTAssertEqual(try server.requests().count, ids.count)
+            XCTAssertLessThanOrEqual(try mostAttemptsAtOnce(), 3, "never more than the share in flight")
+        }
+    }
+
+    /// Claimed events that have not started when a stopping worker's drain time runs out go back
+    /// to pending as if never claimed: no claim counted and nothing in their history. Those in
+    /// flight are interrupted and say so.
+    func testAStoppingWorkerGivesBackClaimedEventsThatDidNotStart() throws {
+        try onEachBackend {
+            let ids = try slowEvents(8, timeout: 10) { 500 + 200 * $0 }
+            let worker = try WorkerProcess(
+                database: db, logPath: scratch.path("worker.log"), arguments: ["--concurrency", "4", "--drain-timeout", "100ms"])
+            try waitUntil { try leasedCount() > 3 }
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+            XCTAssertEqual(try leasedCount(), 0, "nothing stays leased to a stopped worker")
+            var untouched = 0
+            for id in ids {
+                let event = try XCTUnwrap(try store.event(id: id))
+                let attempts = try store.attempts(eventID: id)
+                XCTAssertEqual(event.attempts, attempts.count, "event \(id): every counted claim has its attempt in the history")
+                if event.state == .pending && attempts.isEmpty { untouched += 1 }
+            }
+            XCTAssertGreaterThan(untouched, 0, "some events were claimed ahead and given back")
+        }
+    }
+
+    /// An event claimed ahead that waits for a slot longer than half its lease's grace goes back
+    /// to pending, so it never runs past its lease (the lease then expires and the event would be
+    /// claimed and sent a second time while its first request runs).
+    func testAnEventClaimedAheadDoesNotWaitPastItsLease() throws {
+        try onEachBackend {
+            // Each request takes about 2.5 s of a 3 s timeout; with a 1 s grace a lease lasts 4 s,
+            // and an event claimed ahead waits about 2.5 s for a slot.
+            let ids = try slowEvents(9, timeout: 3) { 2400 + 30 * $0 }
+            let worker = try WorkerProcess(
+                database: db, logPath: scratch.path("worker.log"), arguments: ["--concurrency", "4", "--lease-grace", "1s"])
+            let events = try waitForFinalStates(store, ids: ids)
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+            XCTAssertTrue(events.values.allSatisfy { $0.state == .delivered }, "\(events.values.map(\.state))")
+            XCTAssertTrue(try requestsByEvent().values.allSatisfy { $0.count == 1 }, "each event sent once")
+            XCTAssertFalse(worker.output.contains("lease lost"), worker.output)
+        }
+    }
+
+    /// `count` events of a webservice whose receiver answers event `n` after `milliseconds(n)`:
+    /// staggered, so transfers finish one by one while others run.
+    private func slowEvents(_ count: Int, timeout seconds: Int, milliseconds: (Int) -> Int) throws -> [Int64] {
+        try set(["slow", "--url", "\(server.baseURL)/sleep/{{ms}}", "--timeout", "\(seconds)"])
+        return try (0..<count).map { try store.enqueue(webservice: "slow", callID: "c\($0)", variablesJSON: #"{"ms":"\#(milliseconds($0))"}"#) }
+    }
+
+    /// Events leased to any worker now.
+    private func leasedCount() throws -> Int {
+        Int(try store.database.query("SELECT count(*) FROM outbox WHERE state = 'in_flight'") { $0.int64(0) }.first ?? 0)
+    }
+
+    /// The most attempts that overlapped in time, from the history's start times and durations.
+    private func mostAttemptsAtOnce() throws -> Int {
+        let spans = try store.database.query("SELECT started_at, duration_ms FROM attempts") { ($0.int64(0), $0.int64(1)) }
+        // At the same millisecond an end comes before a start: a slot freed, then refilled.
+        let changes = spans.flatMap { [($0.0, 1), ($0.0 + $0.1, -1)] }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        var current = 0
+        var most = 0
+        for change in changes {
+            current += change.1
+            most = max(most, current)
+        }
+        return most
+    }
+
     func testSIGTERMLetsTransfersInFlightFinish() throws {
         try onEachBackend {
             try set(["slow", "--url", "\(server.baseURL)/sleep/1500", "--timeout", "10"])

@@ -63,6 +63,27 @@ extension OutboxStore {
         }
     }
 
+    /// Gives back claimed events that were never attempted, as if never claimed: pending again
+    /// with their claim uncounted. Only leases still `owner`'s are changed (another worker may
+    /// have taken an event over meanwhile); returns how many were.
+    @discardableResult
+    public func release(_ entries: [ClaimedEntry], owner: String) throws -> Int {
+        guard !entries.isEmpty else { return 0 }
+        return try database.writeTransaction {
+            var released = 0
+            for entry in entries {
+                released += try database.run(
+                    """
+                    UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, lease_solo = 0,
+                        attempts = attempts - 1
+                    WHERE id = ? AND state = 'in_flight' AND lease_owner = ? AND attempts = ?
+                    """,
+                    [.integer(entry.id), .text(owner), .integer(Int64(entry.attempt))])
+            }
+            return released
+        }
+    }
+
     /// Whether an event that lost a lease before waits to be run alone.
     public func hasEventsToRunAlone(now: Milliseconds = Timestamp.now()) throws -> Bool {
         try database.query(claimSQL.eventsToRunAlone, [.integer(now)]) { $0.int64(0) != 0 }.first ?? false

@@ -34,7 +34,12 @@ final class Statement: SQLRow {
             case .null: code = sqlite3_bind_null(handle, index)
             case .integer(let number): code = sqlite3_bind_int64(handle, index, number)
             case .real(let number): code = sqlite3_bind_double(handle, index, number)
-            case .text(let text): code = sqlite3_bind_text(handle, index, text, -1, postcall_sqlite_transient())
+            case .text(let text):
+                // A native string's UTF-8 bytes, with their length: no C string copied out first.
+                code =
+                    text.utf8.withContiguousStorageIfAvailable {
+                        sqlite3_bind_text(handle, index, $0.baseAddress, Int32(clamping: $0.count), postcall_sqlite_transient())
+                    } ?? sqlite3_bind_text(handle, index, text, -1, postcall_sqlite_transient())
             }
             guard code == SQLITE_OK else { throw database.error(code, context: "binding parameter \(index)") }
         }

@@ -307,45 +307,6 @@ final class DeliveryTests: EndToEndTestCase {
         }
     }
 
-    /// While every slot is taken and more events wait, a worker does not watch the outbox's log
-    /// (its own commits would wake it for each page written); once the backlog is gone it watches
-    /// again, so an event inserted then is claimed at once, not at the next poll a minute later.
-    func testAWorkerWatchesTheLogAgainOnceItsBacklogIsGone() throws {
-        try on(.sqlite) {
-            try set(["fast", "--url", "\(server.baseURL)/ok"])
-            let backlog = """
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
-                INSERT INTO outbox (webservice, call_id) SELECT 'fast', 'backlog-' || i FROM n
-                """
-            XCTAssertEqual(try insertAsTheIVR(backlog).status, 0)
-            let worker = try WorkerProcess(
-                database: db, logPath: scratch.path("worker.log"),
-                arguments: ["--concurrency", "4", "--webservice-concurrency", "4", "--poll-interval", "60s"])
-            var sawUnwatched = false
-            try waitUntil {
-                if try watchesTheLog(worker.process.processIdentifier) == false { sawUnwatched = true }
-                return try leasedCount() == 0 && !store.database.query("SELECT 1 FROM outbox WHERE state = 'pending'") { _ in true }.contains(true)
-            }
-            XCTAssertTrue(sawUnwatched, "the log is not watched while every slot is taken")
-            XCTAssertEqual(try insertAsTheIVR("INSERT INTO outbox (webservice, call_id) VALUES ('fast', 'late')").status, 0)
-            try waitUntil(10) {
-                try store.database.query("SELECT state FROM outbox WHERE call_id = 'late'") { $0.text(0) }.first == "delivered"
-            }
-            XCTAssertEqual(worker.stop(), 0, worker.output)
-        }
-    }
-
-    /// Whether process `pid`'s inotify descriptor (the worker's, for the log) has a watch, from
-    /// /proc; `nil` before it has one.
-    private func watchesTheLog(_ pid: Int32) throws -> Bool? {
-        for descriptor in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") {
-            let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(descriptor)")
-            guard target == "anon_inode:inotify" else { continue }
-            return try String(contentsOfFile: "/proc/\(pid)/fdinfo/\(descriptor)", encoding: .utf8).contains("inotify wd:")
-        }
-        return nil
-    }
-
     /// `count` events of a webservice whose receiver answers event `n` after `milliseconds(n)`:
     /// staggered, so transfers finish one by one while others run.
     private func slowEvents(_ count: Int, timeout seconds: Int, milliseconds: (Int) -> Int) throws -> [Int64] {

@@ -224,7 +224,6 @@ public final class DeliveryWorker {
                 databaseChanged = true
                 continue
             }
-            listenUnlessSaturated()
             let watched = notifier?.descriptor
             let readable = multi.poll(timeoutMilliseconds: pollTimeout(), descriptors: watched.map { [$0] } ?? [])
             databaseChanged = watched.map { readable.contains($0) } ?? false
@@ -270,19 +269,6 @@ public final class DeliveryWorker {
             usleep(50)
         }
         return true
-    }
-
-    /// While the last claim filled every free slot and those events are in flight, the worker
-    /// claims again after each exchange without being told of changes, and a change could not be
-    /// claimed before a slot frees: the notifier would only report the worker's own commits (the
-    /// log's watch, every page the store thread writes). It listens again once a claim comes up
-    /// short or the slots empty, and then claims at once, for commits it was not told of meanwhile.
-    private func listenUnlessSaturated() {
-        guard let notifier else { return }
-        let saturated = backlogRemains && !active.isEmpty
-        guard notifier.listening == saturated else { return }
-        notifier.listening = !saturated
-        if !saturated { nextClaimAt = min(nextClaimAt, Timestamp.now()) }
     }
 
     /// Records the finished outcomes and claims events for the free slots (see ``StoreExchange``),

@@ -9,10 +9,6 @@ protocol OutboxChangeNotifier: AnyObject {
     /// The database just answered the worker: the moment to re-establish a connection that
     /// dropped, now that the server is known to be there.
     func databaseAnswered()
-    /// Whether to report changes. The worker stops listening while it claims after every
-    /// exchange anyway, and makes up for changes it was not told of when it listens again. A
-    /// notifier that costs nothing meanwhile may go on reporting.
-    var listening: Bool { get set }
 }
 
 extension OutboxChangeNotifier {

@@ -24,10 +24,6 @@ final class PostgresChangeListener: OutboxChangeNotifier {
 
     var descriptor: Int32? { connection.isConnected ? connection.socket : nil }
 
-    /// Reports regardless: a notification costs one message per commit, and the server sends none
-    /// for the worker's own outcomes.
-    var listening = true
-
     /// Reads what the server sent and discards the notifications: that one arrived is all the
     /// worker needs to know. A connection found closed stops making a descriptor.
     func drain() { connection.consumeNotifications() }

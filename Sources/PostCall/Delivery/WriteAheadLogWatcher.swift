@@ -35,21 +35,7 @@ final class WriteAheadLogWatcher: OutboxChangeNotifier {
                 offset += MemoryLayout<inotify_event>.size + Int(event.len)
             }
         }
-        if watchRemoved, listening { _ = rearm() }
-    }
-
-    /// Off, the log is not watched: every write to it (each page of a commit, the worker's own
-    /// included) would queue an event and wake the poller.
-    var listening = true {
-        didSet {
-            guard listening != oldValue else { return }
-            if listening {
-                rearm()
-            } else if watch >= 0 {
-                inotify_rm_watch(inotify, watch)
-                watch = -1
-            }
-        }
+        if watchRemoved { _ = rearm() }
     }
 
     @discardableResult

@@ -5,11 +5,12 @@ import Synchronization
 
 /// Claims due events and delivers them through one libcurl multi loop on the calling thread.
 ///
-/// The loop: claim as many due events as there are free transfer slots, start their requests,
-/// let libcurl drive them all, record the finished ones in one transaction, then sleep until a
-/// transfer needs attention, the database changes, or the next retry falls due. While transfers
-/// run, that transaction (with the next claim) runs on a ``StoreThread``, one at a time. What an
-/// outcome means is decided by ``DeliveryDecider``; this type only performs its actions.
+/// The loop: claim due events for the free transfer slots and some ahead of them (see
+/// `claimedAhead`), start their requests as slots allow, let libcurl drive them all, record the
+/// finished ones in one transaction, then sleep until a transfer needs attention, the database
+/// changes, or the next retry falls due. While transfers run, that transaction (with the next
+/// claim) runs on a ``StoreThread``, one at a time. What an outcome means is decided by
+/// ``DeliveryDecider``; this type only performs its actions.
 public final class DeliveryWorker {
     /// Used on the loop through ``store``, and by the store thread while an exchange is under way.
     private let outbox: OutboxStore

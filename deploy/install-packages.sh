@@ -6,9 +6,10 @@ set -euo pipefail
 
 # binutils and lintian build and check the Debian package (deploy/package.sh, check-package.sh);
 # the PostgreSQL server runs the fleet store's tests; openssl makes the TLS tests' certificates;
-# chromium and its driver are the browser the console's tests drive, curl their HTTP client.
+# chromium and its driver are the browser the console's tests drive, curl their HTTP client;
+# strace slows the fsync of an IVR's insert in a test, as a busy disk would.
 packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev libxml2-dev libpq-dev libssl-dev postgresql sqlite3 python3 python3-pip
-    systemd binutils lintian openssl curl chromium chromium-driver)
+    systemd binutils lintian openssl curl chromium chromium-driver strace)
 if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
 # env carries the variable through sudo too; `$SUDO VAR=value cmd` is no assignment when $SUDO is empty.
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -314,6 +314,30 @@ final class DeliveryTests: EndToEndTestCase {
         return try (0..<count).map { try store.enqueue(webservice: "slow", callID: "c\($0)", variablesJSON: #"{"ms":"\#(milliseconds($0))"}"#) }
     }
 
+    /// An event whose commit shows late (the IVR's fsync of the log is slow: a busy disk) is claimed
+    /// once it shows, not at the next regular look: the change notification came when the log was
+    /// written, and none comes when the commit becomes visible.
+    func testAnEventWhoseCommitShowsLateIsClaimedWhenItShows() throws {
+        try on(.sqlite) {
+            try set(["fast", "--url", "\(server.baseURL)/ok"])
+            let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"), arguments: ["--poll-interval", "60s"])
+            try waitUntil { worker.output.contains("worker started") }
+            for (index, microseconds) in [5_000, 30_000, 100_000].enumerated() {
+                // strace holds each fsync and fdatasync of the IVR's own client that long.
+                let insert = try runProcess(
+                    "/usr/bin/strace",
+                    ["-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync,fdatasync", "-e", "inject=fsync,fdatasync:delay_exit=\(microseconds)",
+                     "/usr/bin/sqlite3", db, "INSERT INTO outbox (webservice, call_id) VALUES ('fast', 'late-\(index)')"])
+                XCTAssertEqual(insert.status, 0, insert.stderr)
+                try waitUntil(10) {
+                    try store.database.query("SELECT state FROM outbox WHERE call_id = ?", [.text("late-\(index)")]) { $0.text(0) }.first
+                        == "delivered"
+                }
+            }
+            XCTAssertEqual(worker.stop(), 0, worker.output)
+        }
+    }
+
     /// Events leased to any worker now.
     private func leasedCount() throws -> Int {
         Int(try store.database.query("SELECT count(*) FROM outbox WHERE state = 'in_flight'") { $0.int64(0) }.first ?? 0)

@@ -59,9 +59,10 @@ public final class DeliveryWorker {
     /// claim or changes the version. (A busy worker claims often and reads the version only
     /// after a claim came up empty.)
     private var dataVersionBeforeClaim: Int64?
-    /// A busy worker's claim came up empty after a change: the version read right after that
-    /// claim, and until when to look again while it stays the same (see lookAgainForUnseenCommit).
-    private var unseenCommit: (version: Int64, until: Milliseconds)?
+    /// A claim came up empty after a change: the version read right after that claim, until when
+    /// to look again while it stays the same, and how long to wait before the next look (see
+    /// lookAgainForUnseenCommit).
+    private var unseenCommit: (version: Int64, until: Milliseconds, delay: Milliseconds)?
     /// The last wake-up claimed without first waiting for a commit to show, and found nothing:
     /// wait for it now, then claim once more (see awaitVisibleCommit()).
     private var awaitCommitAndClaimAgain = false
@@ -445,30 +446,39 @@ public final class DeliveryWorker {
         startWaiting()
     }
 
-    /// The log is written before the commit completes, so a change notification can come a
-    /// moment before the new row is visible (the IVR's fsync of the log comes between). An idle
-    /// worker that claimed without first waiting for the commit waits now and claims again (see
-    /// awaitVisibleCommit()). A busy one must not block its transfers: it looks again every
-    /// millisecond while the data version stays what it was after the claim that came up empty,
-    /// for at most 5 ms. (On PostgreSQL the notification comes after the commit.)
+    /// The log is written before the commit completes, so a change notification can come before
+    /// the new row is visible: the IVR's fsync of the log comes between, well under a millisecond
+    /// on an idle disk, tens of milliseconds on a busy one, and no notification comes when the
+    /// commit shows. An idle worker that claimed without first waiting for the commit waits now,
+    /// at most 2 ms, and claims again (see awaitVisibleCommit()). After that, and for a busy worker
+    /// (which must not block its transfers), claims that come up empty are made again after 1, 2,
+    /// 4... ms while the data version stays what it was after the first of them, until the next
+    /// regular look; once it changes, one more claim sees the commit. (On PostgreSQL the
+    /// notification comes after the commit.)
     private func lookAgainForUnseenCommit(after exchange: StoreExchange) {
         let now = exchange.now
         if exchange.databaseChanged {
             unseenCommit = nil
-            if isIdle {
-                guard dataVersionBeforeClaim != nil else { return }
-                if waitedForCommit { nextClaimAt = min(nextClaimAt, now + 3) } else { awaitCommitAndClaimAgain = true }
+            if isIdle && !waitedForCommit {
+                if dataVersionBeforeClaim != nil { awaitCommitAndClaimAgain = true }
                 return
             }
             guard let version = exchange.dataVersionAfterClaim else { return }
-            unseenCommit = (version, now + 5)
+            unseenCommit = (version, now + configuration.idlePollInterval, 1)
         }
-        guard let unseen = unseenCommit else { return }
-        guard now < unseen.until, exchange.dataVersionAfterClaim == unseen.version else {
+        guard let unseen = unseenCommit, now < unseen.until else {
             unseenCommit = nil
             return
         }
-        nextClaimAt = min(nextClaimAt, now + 1)
+        guard exchange.dataVersionAfterClaim == unseen.version else {
+            // A commit showed after the first empty claim read the version: this claim may have
+            // read before it did, the next one cannot.
+            unseenCommit = nil
+            nextClaimAt = min(nextClaimAt, now)
+            return
+        }
+        unseenCommit = (unseen.version, unseen.until, unseen.delay * 2)
+        nextClaimAt = min(nextClaimAt, now + unseen.delay)
     }
 
     private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), PostCallError>) {

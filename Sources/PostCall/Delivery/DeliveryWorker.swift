@@ -59,10 +59,9 @@ public final class DeliveryWorker {
     /// claim or changes the version. (A busy worker claims often and reads the version only
     /// after a claim came up empty.)
     private var dataVersionBeforeClaim: Int64?
-    /// A claim came up empty after a change: the version read right after that claim, until when
-    /// to look again while it stays the same, and how long to wait before the next look (see
-    /// lookAgainForUnseenCommit).
-    private var unseenCommit: (version: Int64, until: Milliseconds, delay: Milliseconds)?
+    /// A claim came up empty after a change: the version read right after that claim, when, and
+    /// until when to look again while the version stays the same (see lookAgainForUnseenCommit).
+    private var unseenCommit: (version: Int64, since: Milliseconds, until: Milliseconds)?
     /// The last wake-up claimed without first waiting for a commit to show, and found nothing:
     /// wait for it now, then claim once more (see awaitVisibleCommit()).
     private var awaitCommitAndClaimAgain = false
@@ -464,7 +463,7 @@ public final class DeliveryWorker {
                 return
             }
             guard let version = exchange.dataVersionAfterClaim else { return }
-            unseenCommit = (version, now + configuration.idlePollInterval, 1)
+            unseenCommit = (version, now, now + configuration.idlePollInterval)
         }
         guard let unseen = unseenCommit, now < unseen.until else {
             unseenCommit = nil
@@ -477,8 +476,9 @@ public final class DeliveryWorker {
             nextClaimAt = min(nextClaimAt, now)
             return
         }
-        unseenCommit = (unseen.version, unseen.until, unseen.delay * 2)
-        nextClaimAt = min(nextClaimAt, now + unseen.delay)
+        // As long again as it has been: looks 1, 2, 4... ms after the first, however many claims a
+        // busy worker makes meanwhile.
+        nextClaimAt = min(nextClaimAt, now + max(1, now - unseen.since))
     }
 
     private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), PostCallError>) {

@@ -321,7 +321,7 @@ final class DeliveryTests: EndToEndTestCase {
         try on(.sqlite) {
             try set(["fast", "--url", "\(server.baseURL)/ok"])
             let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"), arguments: ["--poll-interval", "60s"])
-            try waitUntil { worker.output.contains("worker started") }
+            waitUntil { worker.output.contains("worker started") }
             for (index, microseconds) in [5_000, 30_000, 100_000].enumerated() {
                 // strace holds each fsync and fdatasync of the IVR's own client that long.
                 let insert = try runProcess(

@@ -33,8 +33,8 @@ public final class DeliveryWorker {
     private var idleTransfers: [HTTPTransfer] = []
     /// Claimed events waiting for a free slot, oldest first (see ``claimedAhead``).
     private var waiting: [WaitingEvent] = []
-    /// Transfers finished per webservice since the last claim was sent (see ``claimCounts``).
-    private var finishedSinceClaim: [String: Int] = [:]
+    /// The webservices with a transfer finished since the last claim was sent (see ``claimCounts``).
+    private var finishedSinceClaim: Set<String> = []
     private var unrecorded: [AttemptRecord] = []
     /// The outbox, for the loop: an exchange under way on the store thread finishes first (a
     /// connection serves one thread at a time). The hot path never waits: an exchange carries
@@ -383,7 +383,7 @@ public final class DeliveryWorker {
     private var claimCounts: [String: Int] {
         var counts = activeByWebservice
         for event in waiting { counts[event.entry.webservice, default: 0] += 1 }
-        for name in finishedSinceClaim.keys {
+        for name in finishedSinceClaim {
             counts[name] = max(0, counts[name, default: 0] - claimedAhead)
         }
         return counts
@@ -393,8 +393,11 @@ public final class DeliveryWorker {
     /// allows. One that waited past half its lease's grace goes back to pending instead: it
     /// might otherwise run past its lease.
     private func startWaiting() {
-        guard !waiting.isEmpty else { return }
+        guard let oldest = waiting.first else { return }
         let now = Timestamp.now()
+        // Called at every turn of the loop: with no slot free and the oldest event (the one that
+        // waited longest) still in time, there is nothing to do.
+        guard freeSlots > 0 || now - oldest.claimedAt > configuration.leaseGrace / 2 else { return }
         var stale: [ClaimedEntry] = []
         var stillWaiting: [WaitingEvent] = []
         for event in waiting {
@@ -622,7 +625,7 @@ public final class DeliveryWorker {
             transfer.releaseUpload()
             transfer.releaseInspectedBody()
             idleTransfers.append(transfer)
-            finishedSinceClaim[done.entry.webservice, default: 0] += 1
+            finishedSinceClaim.insert(done.entry.webservice)
         }
     }
 

@@ -255,6 +255,40 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &current, &highest, 0), SQLITE_OK)
         XCTAssertEqual(current, 0, "memory statistics are kept")
     }
+
+    /// A worker leaves the write lock free after each of its transactions, so an IVR insert that
+    /// found it taken finds it free at its next look (see `Database.pauseBetweenWritesMicroseconds`).
+    func testAWorkersConnectionLeavesTheWriteLockFreeBetweenItsTransactions() throws {
+        // Used by one thread at a time: the other waits for the group.
+        nonisolated(unsafe) let worker = try Database(path: scratch.databasePath)
+        worker.pauseBetweenWritesMicroseconds = 300_000
+        let ivr = try Database(path: scratch.databasePath, busyTimeoutMilliseconds: 0)
+        try worker.writeTransaction { try worker.run("UPDATE outbox_meta SET scrubs_done = scrubs_done") }
+        let ended = Timestamp.monotonicNanoseconds()
+        let began = ResultTime()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            try? worker.writeTransaction {
+                began.set(Timestamp.monotonicNanoseconds())
+                // Held long enough that an insert meeting it would fail (no busy timeout).
+                usleep(200_000)
+            }
+        }
+        // The worker's next transaction waits for the end of its pause: the IVR writes meanwhile.
+        XCTAssertNoThrow(
+            try ivr.run("INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'call-1', '{}')", []))
+        group.wait()
+        let pause = try XCTUnwrap(began.value) - ended
+        XCTAssertGreaterThanOrEqual(pause, 250_000_000, "the worker took the lock again before its pause ended")
+    }
+}
+
+/// A time set on one thread and read on another.
+final class ResultTime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: UInt64?
+    func set(_ value: UInt64) { lock.withLock { stored = value } }
+    var value: UInt64? { lock.withLock { stored } }
 }
 
 /// Collects results from several threads.

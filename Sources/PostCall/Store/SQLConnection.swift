@@ -10,8 +10,10 @@ public protocol SQLConnection: AnyObject {
     var description: String { get }
     /// Whether a transaction is open on this connection.
     var isInTransaction: Bool { get }
-    /// The statement that opens a write transaction.
-    var beginWriteTransaction: String { get }
+    /// Opens a write transaction (see ``writeTransaction(_:)``).
+    func beginWriteTransaction() throws
+    /// Ends the open transaction: commits it, or rolls it back.
+    func endTransaction(commit: Bool) throws
     /// The schema version the database is at (0 for an empty one).
     var schemaVersion: Int { get throws }
     /// Creates or upgrades the schema from the embedded migrations; safe from many processes.
@@ -50,13 +52,13 @@ extension SQLConnection {
     @discardableResult
     public func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
         if isInTransaction { return try body() }
-        try execute(beginWriteTransaction)
+        try beginWriteTransaction()
         do {
             let result = try body()
-            try execute("COMMIT")
+            try endTransaction(commit: true)
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? endTransaction(commit: false)
             throw error
         }
     }

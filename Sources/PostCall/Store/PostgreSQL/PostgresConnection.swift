@@ -100,7 +100,7 @@ public final class PostgresConnection: SQLConnection {
     /// Runs statements without parameters.
     public func execute(_ sql: String) throws {
         switch sql {
-        case beginWriteTransaction:
+        case "BEGIN":
             try reconnectIfDropped()
             try send(sql)
             transactionOpen = true
@@ -138,7 +138,9 @@ public final class PostgresConnection: SQLConnection {
 
     public var isInTransaction: Bool { transactionOpen }
 
-    public var beginWriteTransaction: String { "BEGIN" }
+    public func beginWriteTransaction() throws { try execute("BEGIN") }
+
+    public func endTransaction(commit: Bool) throws { try execute(commit ? "COMMIT" : "ROLLBACK") }
 
     private func executeParameters(_ sql: String, _ values: [SQLValue]) throws -> OpaquePointer? {
         try reconnectIfDropped()

@@ -7,7 +7,8 @@ extension OutboxStore {
     /// a lease before waits for ``claimAlone(owner:now:leaseGrace:)``.
     ///
     /// Fairness: each webservice with due events is read from its own slice of the pending index,
-    /// up to `perWebserviceLimit` minus its `inFlight` count, with the batch shared out between
+    /// up to `perWebserviceLimit` minus its `inFlight` count (a negative count lets a caller that
+    /// holds events back claim ahead of its slots), with the batch shared out between
     /// webservices before any gets more than its share. So a webservice with a huge backlog or a
     /// slow receiver cannot take every slot, and events of a paused webservice (see ``record(_:now:breaker:)``)
     /// wait without being read at all. Every read walks an index from its due end: the cost does

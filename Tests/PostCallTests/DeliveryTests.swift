@@ -253,7 +253,8 @@ final class DeliveryTests: EndToEndTestCase {
     func testAWorkerClaimsAheadOfItsSlotsButSendsNoMoreThanItsShare() throws {
         try onEachBackend {
             let ids = try slowEvents(24, timeout: 10) { 200 + 40 * ($0 % 5) }
-            // 4 slots: a share of 3 for one webservice, and 2 events claimed ahead.
+            // 4 slots: a share of 3 for one webservice, and up to 16 events claimed ahead (a
+            // round trip to the store lasts the pause it leaves the IVR, at least).
             let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"), arguments: ["--concurrency", "4"])
             var mostLeased = 0
             try waitUntil {
@@ -261,7 +262,7 @@ final class DeliveryTests: EndToEndTestCase {
                 return try ids.allSatisfy { try store.event(id: $0)?.state == .delivered }
             }
             XCTAssertEqual(worker.stop(), 0, worker.output)
-            XCTAssertGreaterThan(mostLeased, 3, "events are claimed ahead of the free slots")
+            XCTAssertGreaterThan(mostLeased, 3 + 4, "events are claimed ahead of the free slots, more than the slots")
             XCTAssertEqual(try server.requests().count, ids.count)
             XCTAssertLessThanOrEqual(try mostAttemptsAtOnce(), 3, "never more than the share in flight")
         }

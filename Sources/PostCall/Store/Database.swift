@@ -101,7 +101,7 @@ public final class Database: SQLConnection {
     /// SQLite has one write lock per file, and a writer that finds it taken polls: the busy
     /// handler of `sqlite3_busy_timeout` looks again after 1 ms, 3, 8, 18... A worker writing
     /// back to back held the lock a third of the time, so an IVR insert often lost three or four
-    /// looks in a row (p99 37 to 84 ms while a worker drained a backlog to nginx, measured).
+    /// looks in a row (p99 22 to 84 ms while a worker drained a backlog to nginx, measured).
     /// After a pause longer than the sleep between two looks, a look that found the lock taken
     /// is followed by one that finds it free, once the transaction it met has ended.
     public var pauseBetweenWritesMicroseconds: UInt64 = 0

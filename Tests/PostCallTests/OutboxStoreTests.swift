@@ -163,7 +163,7 @@ final class OutboxStoreTests: XCTestCase {
     func testConcurrentMigrationsFromSeveralProcessesAreSafe() throws {
         let fresh = scratch.path("fresh.db")
         let group = DispatchGroup()
-        let results = ResultBox()
+        let results = ResultBox<CommandResult?>()
         for _ in 0..<12 {
             DispatchQueue.global().async(group: group) {
                 let result = try? postcall(["migrate", "--db", fresh])
@@ -265,11 +265,11 @@ final class OutboxStoreTests: XCTestCase {
         let ivr = try Database(path: scratch.databasePath, busyTimeoutMilliseconds: 0)
         try worker.writeTransaction { try worker.run("UPDATE outbox_meta SET scrubs_done = scrubs_done") }
         let ended = Timestamp.monotonicNanoseconds()
-        let began = ResultTime()
+        let began = ResultBox<UInt64>()
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) {
             try? worker.writeTransaction {
-                began.set(Timestamp.monotonicNanoseconds())
+                began.append(Timestamp.monotonicNanoseconds())
                 // Held long enough that an insert meeting it would fail (no busy timeout).
                 usleep(200_000)
             }
@@ -278,23 +278,15 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertNoThrow(
             try ivr.run("INSERT INTO outbox (webservice, call_id, variables) VALUES ('survey', 'call-1', '{}')", []))
         group.wait()
-        let pause = try XCTUnwrap(began.value) - ended
+        let pause = try XCTUnwrap(began.values.first) - ended
         XCTAssertGreaterThanOrEqual(pause, 250_000_000, "the worker took the lock again before its pause ended")
     }
 }
 
-/// A time set on one thread and read on another.
-final class ResultTime: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: UInt64?
-    func set(_ value: UInt64) { lock.withLock { stored = value } }
-    var value: UInt64? { lock.withLock { stored } }
-}
-
 /// Collects results from several threads.
-final class ResultBox: @unchecked Sendable {
+final class ResultBox<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var storage: [CommandResult?] = []
-    func append(_ value: CommandResult?) { lock.withLock { storage.append(value) } }
-    var values: [CommandResult?] { lock.withLock { storage } }
+    private var storage: [Value] = []
+    func append(_ value: Value) { lock.withLock { storage.append(value) } }
+    var values: [Value] { lock.withLock { storage } }
 }

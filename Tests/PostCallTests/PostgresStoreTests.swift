@@ -17,7 +17,7 @@ final class PostgresStoreTests: XCTestCase {
     }
 
     func testMigrationsApplyOnceEvenFromManyHostsAtOnce() throws {
-        let results = ResultBox()
+        let results = ResultBox<CommandResult?>()
         let uri: String = self.uri
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             do {
@@ -85,7 +85,7 @@ extension PostgresStoreTests {
     /// `postcall migrate` takes a PostgreSQL URI (or POSTCALL_DB), from many hosts at once.
     func testPostcallMigrateFromManyProcessesAtOnce() throws {
         let uri: String = self.uri
-        let results = ResultBox()
+        let results = ResultBox<CommandResult?>()
         DispatchQueue.concurrentPerform(iterations: 6) { index in
             let environment = index % 2 == 0 ? ["POSTCALL_DB": uri] : [:]
             results.append(try? postcall(["migrate"] + (index % 2 == 0 ? [] : ["--db", uri]), environment: environment))

@@ -81,8 +81,8 @@ public final class OutboxStore {
     /// Settings for a worker's connection. SQLite: the CHECK constraints guard what the IVR and
     /// operators write; the worker writes only states and outcomes from its own enums, and SQLite
     /// (3.40) checks each `IN (…)` by building a temporary b-tree for every row, 3 per delivered
-    /// event. Its commits run no checkpoint: the worker's ``WALCheckpointer`` does, and it leaves
-    /// the write lock free for a while after each of them, for the IVR.
+    /// event. Its commits run no checkpoint (the worker's ``WALCheckpointer`` does), and the
+    /// connection leaves the write lock free for a while after each of them, for the IVR.
     func prepareForWorker() throws {
         guard let database = database as? Database else { return }
         try database.execute("PRAGMA ignore_check_constraints = ON; PRAGMA wal_autocheckpoint = 0")

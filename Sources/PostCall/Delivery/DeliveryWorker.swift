@@ -31,8 +31,8 @@ public final class DeliveryWorker {
     private var active: [UnsafeMutableRawPointer: ActiveTransfer] = [:]
     private var activeByWebservice: [String: Int] = [:]
     private var idleTransfers: [HTTPTransfer] = []
-    /// Claimed events waiting for a free slot, oldest first (see ``claimedAhead``).
-    private var waiting: [WaitingEvent] = []
+    /// Claimed events waiting for a free slot (see ``claimedAhead``).
+    private var waiting = WaitingEvents()
     /// The webservices with a transfer finished since the last claim was sent (see ``claimCounts``).
     private var finishedSinceClaim: Set<String> = []
     private var unrecorded: [AttemptRecord] = []
@@ -91,12 +91,6 @@ public final class DeliveryWorker {
         let files: [UploadFile]
         let timing: Timing
         let redirectsFollowed: Int
-    }
-
-    private struct WaitingEvent {
-        let entry: ClaimedEntry
-        let webservice: Result<(Webservice, RequestTemplate), PostCallError>
-        let claimedAt: Milliseconds
     }
 
     /// A handle that stops the worker from another thread (a signal handler's queue).
@@ -197,8 +191,7 @@ public final class DeliveryWorker {
                 if active.isEmpty && waiting.isEmpty && pendingExchange == nil { break }
                 if Timestamp.monotonicNanoseconds() >= deadline {
                     interruptAll()
-                    release(waiting.map(\.entry), because: "the worker stopped before they started")
-                    waiting.removeAll()
+                    release(waiting.removeAll(), because: "the worker stopped before they started")
                 }
             }
             multi.perform()
@@ -390,7 +383,7 @@ public final class DeliveryWorker {
     /// flight at once.)
     private var claimCounts: [String: Int] {
         var counts = activeByWebservice
-        for event in waiting { counts[event.entry.webservice, default: 0] += 1 }
+        for (webservice, count) in waiting.countsByWebservice { counts[webservice, default: 0] += count }
         for name in finishedSinceClaim {
             counts[name, default: 0] -= claimedAhead
         }
@@ -401,24 +394,19 @@ public final class DeliveryWorker {
     /// allows. One that waited past half its lease's grace goes back to pending instead: it
     /// might otherwise run past its lease.
     private func startWaiting() {
-        guard let oldest = waiting.first else { return }
-        let now = Timestamp.now()
+        guard let oldest = waiting.oldestClaimedAt else { return }
+        let staleBefore = Timestamp.now() - configuration.leaseGrace / 2
         // Called at every turn of the loop: with no slot free and the oldest event (the one that
         // waited longest) still in time, there is nothing to do.
-        guard freeSlots > 0 || now - oldest.claimedAt > configuration.leaseGrace / 2 else { return }
-        var stale: [ClaimedEntry] = []
-        var stillWaiting: [WaitingEvent] = []
-        for event in waiting {
-            if now - event.claimedAt > configuration.leaseGrace / 2 {
-                stale.append(event.entry)
-            } else if freeSlots > 0, activeByWebservice[event.entry.webservice, default: 0] < configuration.webserviceConcurrency {
-                start(event.entry, webservice: event.webservice)
-            } else {
-                stillWaiting.append(event)
-            }
+        guard freeSlots > 0 || oldest < staleBefore else { return }
+        release(waiting.removeClaimed(before: staleBefore), because: "they waited too long for a slot")
+        while freeSlots > 0,
+            let event = waiting.removeOldest(where: {
+                activeByWebservice[$0, default: 0] < configuration.webserviceConcurrency
+            })
+        {
+            start(event.entry, webservice: event.webservice)
         }
-        waiting = stillWaiting
-        release(stale, because: "they waited too long for a slot")
     }
 
     /// Gives claimed events that never started back to the outbox (see ``OutboxStore/release(_:owner:)``).
@@ -451,7 +439,7 @@ public final class DeliveryWorker {
             let webservice =
                 compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice, fingerprint: exchange.fingerprints[entry.webservice])
             compiled[entry.webservice] = webservice
-            waiting.append(WaitingEvent(entry: entry, webservice: webservice, claimedAt: now))
+            waiting.append(WaitingEvents.Event(entry: entry, webservice: webservice, claimedAt: now))
         }
         startWaiting()
     }

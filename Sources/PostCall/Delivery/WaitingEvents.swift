@@ -6,28 +6,44 @@
 struct WaitingEvents {
     struct Event {
         let entry: ClaimedEntry
-        let webservice: Result<(Webservice, RequestTemplate), PostCallError>
+        let webservice: Result<CompiledWebservice, PostCallError>
         let claimedAt: Milliseconds
     }
 
     private struct Queue {
         let webservice: String
-        /// Each event with its place in the claim order.
-        var events: [(order: Int, event: Event)] = []
-        /// Events before it were taken; the array is compacted when they are half of it.
+        /// Each event's place in the claim order and when it was claimed, beside the event: read
+        /// at every start, without copying the event (its webservice and template included).
+        var orders: [Int] = []
+        var claimedAt: [Milliseconds] = []
+        /// `nil` once taken.
+        var events: [Event?] = []
+        /// Events before it were taken; the arrays are compacted when they are half of them.
         var head = 0
 
         var isEmpty: Bool { head == events.count }
         var count: Int { events.count - head }
-        var first: (order: Int, event: Event)? { isEmpty ? nil : events[head] }
+        var firstOrder: Int? { isEmpty ? nil : orders[head] }
+        var firstClaimedAt: Milliseconds? { isEmpty ? nil : claimedAt[head] }
 
-        mutating func removeFirst() -> Event {
-            let event = events[head].event
+        mutating func append(_ event: Event, order: Int) {
+            orders.append(order)
+            claimedAt.append(event.claimedAt)
+            events.append(event)
+        }
+
+        mutating func removeFirst() -> Event? {
+            guard !isEmpty else { return nil }
+            let event = events[head].take()
             head += 1
             if head == events.count {
+                orders.removeAll(keepingCapacity: true)
+                claimedAt.removeAll(keepingCapacity: true)
                 events.removeAll(keepingCapacity: true)
                 head = 0
             } else if head >= 32, head * 2 >= events.count {
+                orders.removeFirst(head)
+                claimedAt.removeFirst(head)
                 events.removeFirst(head)
                 head = 0
             }
@@ -43,7 +59,7 @@ struct WaitingEvents {
 
     /// When the longest-waiting event was claimed.
     var oldestClaimedAt: Milliseconds? {
-        queues.lazy.compactMap { $0.first }.min { $0.order < $1.order }?.event.claimedAt
+        queues.min { ($0.firstOrder ?? .max) < ($1.firstOrder ?? .max) }?.firstClaimedAt
     }
 
     /// How many events wait, per webservice.
@@ -58,7 +74,7 @@ struct WaitingEvents {
                 queues.append(Queue(webservice: event.entry.webservice))
                 return queues.count - 1
             }()
-        queues[index].events.append((nextOrder, event))
+        queues[index].append(event, order: nextOrder)
         nextOrder += 1
         count += 1
     }
@@ -68,11 +84,9 @@ struct WaitingEvents {
         var chosen: Int?
         var chosenOrder = Int.max
         for index in queues.indices {
-            guard let first = queues[index].first, first.order < chosenOrder, mayStart(queues[index].webservice) else {
-                continue
-            }
+            guard let order = queues[index].firstOrder, order < chosenOrder, mayStart(queues[index].webservice) else { continue }
             chosen = index
-            chosenOrder = first.order
+            chosenOrder = order
         }
         guard let chosen else { return nil }
         let event = take(from: chosen)
@@ -85,8 +99,8 @@ struct WaitingEvents {
         var removed: [ClaimedEntry] = []
         for index in queues.indices {
             // A queue is in claim order, so its stale events come first.
-            while let first = queues[index].first, first.event.claimedAt < cutoff {
-                removed.append(take(from: index).entry)
+            while let claimedAt = queues[index].firstClaimedAt, claimedAt < cutoff, let event = take(from: index) {
+                removed.append(event.entry)
             }
         }
         queues.removeAll { $0.isEmpty }
@@ -95,14 +109,14 @@ struct WaitingEvents {
 
     /// Takes every event.
     mutating func removeAll() -> [ClaimedEntry] {
-        let entries = queues.flatMap { $0.events[$0.head...].map(\.event.entry) }
+        let entries = queues.flatMap { $0.events[$0.head...].compactMap { $0?.entry } }
         queues.removeAll()
         count = 0
         return entries
     }
 
-    private mutating func take(from index: Int) -> Event {
-        let event = queues[index].removeFirst()
+    private mutating func take(from index: Int) -> Event? {
+        guard let event = queues[index].removeFirst() else { return nil }
         count -= 1
         return event
     }

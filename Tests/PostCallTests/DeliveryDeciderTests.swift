@@ -302,16 +302,16 @@ final class DeliveryDeciderTests: XCTestCase {
     }
 
     func testStartingAnEvent() throws {
-        let template = try RequestTemplate(rest)
-        let table: [(Result<(Webservice, RequestTemplate), PostCallError>, ClaimedEntry, String)] = [
-            (.success((rest, template)), entry(), "send"),
+        let compiled = CompiledWebservice(webservice: rest, template: try RequestTemplate(rest))
+        let table: [(Result<CompiledWebservice, PostCallError>, ClaimedEntry, String)] = [
+            (.success(compiled), entry(), "send"),
             (.failure(PostCallError(.databaseBusy, "locked")), entry(), "lease"),
             (.failure(PostCallError(.diskFull, "full")), entry(), "lease"),
             (.failure(PostCallError(.database, "I/O error")), entry(), "lease"),
             (.failure(PostCallError(.notFound, "webservice survey no longer exists")), entry(), "dead, kept"),
             (.failure(PostCallError(.invalidInput, "malformed headers")), entry(), "dead, kept"),
-            (.success((rest, template)), entry(crashStrikes: 2), "send"),
-            (.success((rest, template)), entry(crashStrikes: 3), "dead, kept"),
+            (.success(compiled), entry(crashStrikes: 2), "send"),
+            (.success(compiled), entry(crashStrikes: 3), "dead, kept"),
         ]
         for (loaded, entry, expected) in table {
             let action = decider.start(entry, webservice: loaded, outboxID: "abc")
@@ -333,7 +333,8 @@ final class DeliveryDeciderTests: XCTestCase {
         broken = ClaimedEntry(
             id: broken.id, webservice: broken.webservice, callID: broken.callID, reason: broken.reason, variablesJSON: "[1]",
             attempt: 1, createdAt: now)
-        guard case .finish(let decision, _) = decider.start(broken, webservice: .success((rest, try RequestTemplate(rest))), outboxID: "o")
+        guard case .finish(let decision, _) = decider.start(
+            broken, webservice: .success(CompiledWebservice(webservice: rest, template: try RequestTemplate(rest))), outboxID: "o")
         else { return XCTFail("expected a failure") }
         XCTAssertEqual(decision.outcome, .dead)
         XCTAssertEqual(decision.errorClass, "request")

@@ -5,7 +5,7 @@ import XCTest
 /// The claimed events waiting for a slot: started in claim order across webservices, skipping
 /// those whose webservice has no room, stale ones taken out first.
 final class WaitingEventsTests: XCTestCase {
-    private let failed: Result<(Webservice, RequestTemplate), PostCallError> = .failure(PostCallError(.invalidInput, "unused"))
+    private let failed: Result<CompiledWebservice, PostCallError> = .failure(PostCallError(.invalidInput, "unused"))
 
     private func event(_ id: Int64, _ webservice: String, claimedAt: Milliseconds) -> WaitingEvents.Event {
         WaitingEvents.Event(

@@ -62,10 +62,9 @@ struct DeliveryDecider: Sendable {
     /// What to do with a claimed entry, given its webservice as loaded from the store (or why it
     /// could not be) and the outbox's id for its Idempotency-Key.
     func start(
-        _ entry: ClaimedEntry, webservice loaded: Result<(Webservice, RequestTemplate), PostCallError>, outboxID: String
+        _ entry: ClaimedEntry, webservice loaded: Result<CompiledWebservice, PostCallError>, outboxID: String
     ) -> StartAction {
-        let webservice: Webservice
-        let template: RequestTemplate
+        let compiled: CompiledWebservice
         switch loaded {
         case .failure(let error) where !error.isBadInput:
             return .leaveToLease(reason: error.message)
@@ -74,26 +73,27 @@ struct DeliveryDecider: Sendable {
             // webservice would keep is unknown, so the event's data is kept for `postcall retry`;
             // the error names no call data.
             return .finish(permanentFailure(AttemptFailure(errorClass: "configuration", detail: error.message, isTransient: false), isPrivate: false), isPrivate: false)
-        case .success(let pair):
-            (webservice, template) = pair
+        case .success(let loaded):
+            compiled = loaded
         }
         if entry.crashStrikes >= crashLimit {
             let failure = AttemptFailure(
                 errorClass: "gave up",
                 detail: "\(entry.crashStrikes) workers died while delivering this event alone; check the worker logs, then `postcall retry \(entry.id)`",
                 isTransient: false)
-            return .finish(permanentFailure(failure, isPrivate: false), isPrivate: webservice.isPrivate)
+            return .finish(permanentFailure(failure, isPrivate: false), isPrivate: compiled.webservice.isPrivate)
         }
         do {
             let values = TemplateValues(
                 variables: try TemplateValues.decodeVariables(entry.variablesJSON), callID: entry.callID, reason: entry.reason,
                 eventID: entry.id, outboxID: outboxID, createdAt: entry.createdAt, attempt: entry.attempt)
-            return .send(try template.render(values, eventID: entry.id))
+            return .send(try compiled.template.render(values, eventID: entry.id))
         } catch {
             // Rendering is pure: it fails on the event's data or the templates, never on the store.
             let message = (error as? PostCallError)?.message ?? "\(error)"
             let failure = AttemptFailure(errorClass: "request", detail: message, isTransient: false)
-            return .finish(permanentFailure(failure, isPrivate: webservice.isPrivate), isPrivate: webservice.isPrivate)
+            let isPrivate = compiled.webservice.isPrivate
+            return .finish(permanentFailure(failure, isPrivate: isPrivate), isPrivate: isPrivate)
         }
     }
 

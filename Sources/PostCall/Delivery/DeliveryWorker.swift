@@ -51,8 +51,7 @@ public final class DeliveryWorker {
     private var pendingExchange: StoreExchange?
     /// The outbox changed while an exchange was under way.
     private var changedDuringExchange = false
-    private var templates:
-        [String: (fingerprint: String, webservice: Webservice, template: RequestTemplate, signer: WebhookSigner?)] = [:]
+    private var templates: [String: CompiledWebservice] = [:]
     private var nextClaimAt: Milliseconds = 0
     /// The outbox's data version read before this worker's last claim, if that claim was made
     /// while idle (SQLite only): a commit of another connection after it is either seen by that
@@ -84,7 +83,7 @@ public final class DeliveryWorker {
     private struct ActiveTransfer {
         let transfer: HTTPTransfer
         let entry: ClaimedEntry
-        let webservice: Webservice
+        let compiled: CompiledWebservice
         /// The request in flight: the first, or the one a redirect led to.
         let request: HTTPRequest
         /// Its uploads, open while it runs.
@@ -295,6 +294,10 @@ public final class DeliveryWorker {
             configuration: configuration, inFlight: claimLimit > 0 ? claimCounts : [:], assumeDue: backlogRemains,
             checkpointAfter: checkpointer?.takeRestartRequest() ?? false)
         if claimLimit > 0 { finishedSinceClaim.removeAll(keepingCapacity: true) }
+        // The exchange holds the records now (and gives them back if the store refuses). Left
+        // shared, the next append copied them all, retaining every field of every record.
+        unrecorded = []
+        unrecorded.reserveCapacity(recordBatch)
         // With transfers to drive meanwhile, the store thread takes the exchange; an idle
         // worker has nothing else to do (and wants its answer at once).
         if !active.isEmpty, storeThreadStarted {
@@ -307,19 +310,17 @@ public final class DeliveryWorker {
         }
     }
 
-    /// Applies what the store answered, on the loop: the recorded outcomes leave `unrecorded`
-    /// (those that finished meanwhile stay), the claimed events start.
+    /// Applies what the store answered, on the loop: the claimed events start; outcomes the store
+    /// refused go back to `unrecorded`, before those that finished meanwhile.
     private func finishExchange(_ exchange: StoreExchange) {
         if let failure = exchange.failure {
+            unrecorded = exchange.records + unrecorded
             let activity = exchange.records.isEmpty ? "claiming events" : "recording \(exchange.records.count) outcomes"
             storeUnavailable(failure, while: activity)
             return
         }
         storeAvailable()
-        if !exchange.records.isEmpty {
-            unrecorded.removeFirst(exchange.records.count)
-            recorded(exchange.records, lost: exchange.lost)
-        }
+        if !exchange.records.isEmpty { recorded(exchange.records, lost: exchange.lost) }
         if exchange.claimLimit > 0 {
             startClaimed(exchange)
         }
@@ -434,7 +435,7 @@ public final class DeliveryWorker {
             nextClaimAt = now
         }
         // One configuration read per webservice per batch, not per event.
-        var compiled: [String: Result<(Webservice, RequestTemplate), PostCallError>] = [:]
+        var compiled: [String: Result<CompiledWebservice, PostCallError>] = [:]
         for entry in claimed {
             let webservice =
                 compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice, fingerprint: exchange.fingerprints[entry.webservice])
@@ -480,23 +481,24 @@ public final class DeliveryWorker {
         nextClaimAt = min(nextClaimAt, now + max(1, now - unseen.since))
     }
 
-    private func start(_ entry: ClaimedEntry, webservice compiled: Result<(Webservice, RequestTemplate), PostCallError>) {
+    private func start(_ entry: ClaimedEntry, webservice loaded: Result<CompiledWebservice, PostCallError>) {
         let timing = Timing.now()
-        switch decider.start(entry, webservice: compiled, outboxID: outboxID) {
+        switch decider.start(entry, webservice: loaded, outboxID: outboxID) {
         case .leaveToLease(let reason):
             // Nothing is recorded or erased: the lease brings the event back.
             storeUnavailable(PostCallError(.database, reason), while: "loading webservice \(entry.webservice)")
         case .finish(let decision, let isPrivate):
             var finished = record(entry, decision, isPrivate: isPrivate, timing: timing)
             // Given up without sending (crash strikes): a private webservice's files go all the same.
-            if case .success(let (webservice, _)) = compiled, webservice.sendsFiles,
-                FileRules.deletesFiles(after: decision.outcome, webservice: webservice)
+            if case .success(let compiled) = loaded, compiled.webservice.sendsFiles,
+                FileRules.deletesFiles(after: decision.outcome, webservice: compiled.webservice)
             {
                 finished.filesToDelete = fileJanitor.files(of: StoredEvent(entry, state: .inFlight))
             }
             unrecorded.append(finished)
         case .send(let request):
-            guard case .success(let (webservice, _)) = compiled else { return }
+            guard case .success(let compiled) = loaded else { return }
+            let webservice = compiled.webservice
             var files: [UploadFile] = []
             for path in request.upload?.paths ?? [] {
                 switch fileAccess.open(path) {
@@ -506,11 +508,11 @@ public final class DeliveryWorker {
                         FileRules.failure(for: refusal), entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
                     unrecorded.append(
                         record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request, files: files,
-                               webservice: webservice))
+                               webservice: compiled))
                     return
                 }
             }
-            send(request, files: files, for: entry, webservice: webservice, timing: timing, redirectsFollowed: 0, transfer: nil)
+            send(request, files: files, for: entry, webservice: compiled, timing: timing, redirectsFollowed: 0, transfer: nil)
         }
     }
 
@@ -539,16 +541,17 @@ public final class DeliveryWorker {
 
     /// Starts `request` on a transfer, the first of an attempt or a redirect within it.
     private func send(
-        _ request: HTTPRequest, files: [UploadFile], for entry: ClaimedEntry, webservice: Webservice, timing: Timing,
+        _ request: HTTPRequest, files: [UploadFile], for entry: ClaimedEntry, webservice compiled: CompiledWebservice, timing: Timing,
         redirectsFollowed: Int, transfer reused: HTTPTransfer?
     ) {
+        let webservice = compiled.webservice
         // Redirects share the attempt's timeout.
         let remaining = max(1, webservice.timeoutMilliseconds - timing.elapsedMilliseconds)
         do {
             let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer(networkPolicy: configuration.networkPolicy)
             // A redirect sends the files again, from their start.
             let upload = Self.uploadBody(of: request, files: files)
-            let signed = try templates[webservice.name]?.signer.map { try sign(request, upload: upload, entry: entry, with: $0) } ?? request
+            let signed = try compiled.signer.map { try sign(request, upload: upload, entry: entry, with: $0) } ?? request
             try transfer.prepare(
                 signed, upload: upload, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
                 inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes,
@@ -556,7 +559,7 @@ public final class DeliveryWorker {
             try multi.add(transfer)
             activeByWebservice[entry.webservice, default: 0] += 1
             active[transfer.easy] = ActiveTransfer(
-                transfer: transfer, entry: entry, webservice: webservice, request: request, files: files, timing: timing,
+                transfer: transfer, entry: entry, compiled: compiled, request: request, files: files, timing: timing,
                 redirectsFollowed: redirectsFollowed)
         } catch {
             if let reused {
@@ -566,7 +569,7 @@ public final class DeliveryWorker {
             let failure = AttemptFailure(errorClass: "transport", detail: "\(error)", isTransient: true, isEndpointFailure: false)
             let decision = decider.decide(failure, entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
             unrecorded.append(
-                record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request, files: files, webservice: webservice))
+                record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request, files: files, webservice: compiled))
         }
     }
 
@@ -575,19 +578,20 @@ public final class DeliveryWorker {
     /// unusable configurations both come back as errors; ``DeliveryDecider`` tells them apart.
     /// `fingerprint`, if given, was read with the claim (`nil` inside: the webservice is gone).
     private func compiledTemplate(for name: String, fingerprint known: String?? = nil)
-        -> Result<(Webservice, RequestTemplate), PostCallError>
+        -> Result<CompiledWebservice, PostCallError>
     {
         do {
             let missing = PostCallError(.notFound, "webservice \(name) no longer exists; create it again and retry the event")
             guard let fingerprint = try known ?? store.webserviceFingerprint(named: name) else { throw missing }
-            if let cached = templates[name], cached.fingerprint == fingerprint { return .success((cached.webservice, cached.template)) }
+            if let cached = templates[name], cached.fingerprint == fingerprint { return .success(cached) }
             guard let webservice = try store.webservice(named: name)?.openingSecrets(with: configuration.secretKey) else {
                 throw missing
             }
             let template = try RequestTemplate(webservice)
             let signer = webservice.signingSecrets.isEmpty ? nil : try WebhookSigner(webservice: webservice, key: configuration.secretKey)
-            templates[name] = (fingerprint, webservice, template, signer)
-            return .success((webservice, template))
+            let compiled = CompiledWebservice(webservice: webservice, template: template, signer: signer, fingerprint: fingerprint)
+            templates[name] = compiled
+            return .success(compiled)
         } catch let error as PostCallError {
             return .failure(error)
         } catch {
@@ -603,21 +607,21 @@ public final class DeliveryWorker {
         let finished = transfer.finished(result)
         let now = Timestamp.now()
         switch decider.finish(
-            finished, request: done.request, entry: done.entry, webservice: done.webservice,
+            finished, request: done.request, entry: done.entry, webservice: done.compiled.webservice,
             redirectsFollowed: done.redirectsFollowed, now: now, using: &random)
         {
         case .follow(let next):
-            send(next, files: done.files, for: done.entry, webservice: done.webservice, timing: done.timing,
+            send(next, files: done.files, for: done.entry, webservice: done.compiled, timing: done.timing,
                  redirectsFollowed: done.redirectsFollowed + 1, transfer: transfer)
         case .record(let decision):
-            let response = done.webservice.isPrivate
+            let response = done.compiled.webservice.isPrivate
                 ? nil
                 : ExchangeSummary.responseJSON(
                     status: finished.httpStatus, headers: finished.headers, bodyPrefix: finished.body.prefix(HTTPTransfer.keptBodyBytes),
                     bodyBytes: finished.bodyBytes)
             unrecorded.append(
-                record(done.entry, decision, isPrivate: done.webservice.isPrivate, timing: done.timing, request: done.request,
-                       files: done.files, webservice: done.webservice, httpStatus: finished.httpStatus, response: response))
+                record(done.entry, decision, isPrivate: done.compiled.webservice.isPrivate, timing: done.timing, request: done.request,
+                       files: done.files, webservice: done.compiled, httpStatus: finished.httpStatus, response: response))
             transfer.releaseUpload()
             transfer.releaseInspectedBody()
             idleTransfers.append(transfer)
@@ -640,7 +644,7 @@ public final class DeliveryWorker {
 
     private func record(
         _ entry: ClaimedEntry, _ decision: DeliveryDecider.Decision, isPrivate: Bool, timing: Timing,
-        request: HTTPRequest? = nil, files: [UploadFile] = [], webservice: Webservice? = nil, httpStatus: Int? = nil,
+        request: HTTPRequest? = nil, files: [UploadFile] = [], webservice compiled: CompiledWebservice? = nil, httpStatus: Int? = nil,
         response: String? = nil
     ) -> AttemptRecord {
         var record = AttemptRecord(
@@ -661,7 +665,7 @@ public final class DeliveryWorker {
             record.requestSummary = request.map { ExchangeSummary.requestJSON($0, files: files) }
             record.responseSummary = response
         }
-        if let webservice, FileRules.deletesFiles(after: decision.outcome, webservice: webservice) {
+        if let compiled, FileRules.deletesFiles(after: decision.outcome, webservice: compiled.webservice) {
             record.filesToDelete = files.map(\.path)
         }
         return record
@@ -673,7 +677,7 @@ public final class DeliveryWorker {
         for easy in Array(active.keys) {
             guard let done = removeActive(easy) else { continue }
             unrecorded.append(
-                record(done.entry, decider.interrupted(now: Timestamp.now()), isPrivate: done.webservice.isPrivate,
+                record(done.entry, decider.interrupted(now: Timestamp.now()), isPrivate: done.compiled.webservice.isPrivate,
                        timing: done.timing, request: done.request, files: done.files))
         }
     }

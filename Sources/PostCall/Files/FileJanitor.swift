@@ -4,9 +4,9 @@ public struct FileJanitor {
     let access: FileAccess
     let outboxID: String
     /// A webservice and its parsed templates by name; `nil` when it cannot be had.
-    let webservice: (String) -> (Webservice, RequestTemplate)?
+    let webservice: (String) -> CompiledWebservice?
 
-    public init(access: FileAccess, outboxID: String, webservice: @escaping (String) -> (Webservice, RequestTemplate)?) {
+    public init(access: FileAccess, outboxID: String, webservice: @escaping (String) -> CompiledWebservice?) {
         self.access = access
         self.outboxID = outboxID
         self.webservice = webservice
@@ -14,11 +14,11 @@ public struct FileJanitor {
 
     /// A janitor that reads each webservice from `store` (for the command line).
     public init(access: FileAccess, store: OutboxStore) throws {
-        var cache: [String: (Webservice, RequestTemplate)?] = [:]
+        var cache: [String: CompiledWebservice?] = [:]
         self.init(access: access, outboxID: try store.outboxID()) { name in
             if let known = cache[name] { return known }
             let loaded = (try? store.webservice(named: name)).flatMap { $0 }.flatMap { webservice in
-                (try? RequestTemplate(webservice)).map { (webservice, $0) }
+                (try? RequestTemplate(webservice)).map { CompiledWebservice(webservice: webservice, template: $0) }
             }
             cache[name] = loaded
             return loaded
@@ -27,7 +27,7 @@ public struct FileJanitor {
 
     /// The real paths of the files `event` uploads that exist inside the allowed folders.
     public func files(of event: StoredEvent) -> [String] {
-        guard let (_, template) = webservice(event.webservice), let values = try? event.templateValues(outboxID: outboxID)
+        guard let template = webservice(event.webservice)?.template, let values = try? event.templateValues(outboxID: outboxID)
         else { return [] }
         return template.filePaths(values).compactMap { try? access.resolve($0).get() }
     }
@@ -39,7 +39,7 @@ public struct FileJanitor {
         guard !paths.isEmpty else { return [] }
         var needed: Set<String> = []
         for sibling in try store.events(ofCall: callID) where !leaving.contains(sibling.id) {
-            guard let (webservice, _) = self.webservice(sibling.webservice), webservice.sendsFiles,
+            guard let webservice = self.webservice(sibling.webservice)?.webservice, webservice.sendsFiles,
                 FileRules.stillNeedsFiles(state: sibling.state, webservice: webservice)
             else { continue }
             needed.formUnion(files(of: sibling))

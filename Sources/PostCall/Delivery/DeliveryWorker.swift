@@ -498,17 +498,17 @@ public final class DeliveryWorker {
             unrecorded.append(finished)
         case .send(let request):
             guard case .success(let compiled) = loaded else { return }
-            let webservice = compiled.webservice
             var files: [UploadFile] = []
             for path in request.upload?.paths ?? [] {
                 switch fileAccess.open(path) {
                 case .success(let file): files.append(file)
                 case .failure(let refusal):
                     let decision = decider.decide(
-                        FileRules.failure(for: refusal), entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
+                        FileRules.failure(for: refusal), entry: entry, webservice: compiled.webservice, now: Timestamp.now(),
+                        using: &random)
                     unrecorded.append(
-                        record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request, files: files,
-                               webservice: compiled))
+                        record(entry, decision, isPrivate: compiled.webservice.isPrivate, timing: timing, request: request,
+                               files: files, webservice: compiled))
                     return
                 }
             }
@@ -544,9 +544,8 @@ public final class DeliveryWorker {
         _ request: HTTPRequest, files: [UploadFile], for entry: ClaimedEntry, webservice compiled: CompiledWebservice, timing: Timing,
         redirectsFollowed: Int, transfer reused: HTTPTransfer?
     ) {
-        let webservice = compiled.webservice
         // Redirects share the attempt's timeout.
-        let remaining = max(1, webservice.timeoutMilliseconds - timing.elapsedMilliseconds)
+        let remaining = max(1, compiled.webservice.timeoutMilliseconds - timing.elapsedMilliseconds)
         do {
             let transfer = try reused ?? idleTransfers.popLast() ?? HTTPTransfer(networkPolicy: configuration.networkPolicy)
             // A redirect sends the files again, from their start.
@@ -554,8 +553,8 @@ public final class DeliveryWorker {
             let signed = try compiled.signer.map { try sign(request, upload: upload, entry: entry, with: $0) } ?? request
             try transfer.prepare(
                 signed, upload: upload, timeoutMilliseconds: remaining, userAgent: configuration.userAgent,
-                inspectedBodyBytes: webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes,
-                tls: webservice.tls)
+                inspectedBodyBytes: compiled.webservice.kind == .soap ? HTTPTransfer.maximumBodyBytes : HTTPTransfer.keptBodyBytes,
+                tls: compiled.webservice.tls)
             try multi.add(transfer)
             activeByWebservice[entry.webservice, default: 0] += 1
             active[transfer.easy] = ActiveTransfer(
@@ -567,9 +566,10 @@ public final class DeliveryWorker {
                 idleTransfers.append(reused)
             }
             let failure = AttemptFailure(errorClass: "transport", detail: "\(error)", isTransient: true, isEndpointFailure: false)
-            let decision = decider.decide(failure, entry: entry, webservice: webservice, now: Timestamp.now(), using: &random)
+            let decision = decider.decide(failure, entry: entry, webservice: compiled.webservice, now: Timestamp.now(), using: &random)
             unrecorded.append(
-                record(entry, decision, isPrivate: webservice.isPrivate, timing: timing, request: request, files: files, webservice: compiled))
+                record(entry, decision, isPrivate: compiled.webservice.isPrivate, timing: timing, request: request, files: files,
+                       webservice: compiled))
         }
     }
 

@@ -9,21 +9,25 @@ struct ScalarJSONObject {
 
     static func parse(_ json: String) throws -> [String: String] {
         var parser = ScalarJSONObject(bytes: Array(json.utf8))
-        return Dictionary(try parser.object().map { ($0.name, $0.text) }, uniquingKeysWith: { _, last in last })
+        var values: [String: String] = [:]
+        try parser.object { name, text, _ in values[name] = text }
+        return values
     }
 
     /// The members in order, each value as its JSON text (`"a\"b"`, `5`, `true`, `null`).
     static func members(_ json: String) throws -> [(name: String, json: String)] {
         var parser = ScalarJSONObject(bytes: Array(json.utf8))
-        return try parser.object().map { ($0.name, $0.json) }
+        var members: [(name: String, json: String)] = []
+        try parser.object { name, _, json in members.append((name, String(decoding: json, as: UTF8.self))) }
+        return members
     }
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
     private struct Malformed: Error {}
 
-    private mutating func object() throws -> [(name: String, text: String, json: String)] {
-        var result: [(name: String, text: String, json: String)] = []
+    /// Calls `member` with each member's name, its value as text and its value's JSON bytes, in order.
+    private mutating func object(_ member: (String, String, ArraySlice<UInt8>) -> Void) throws {
         skipWhitespace()
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
@@ -38,7 +42,7 @@ struct ScalarJSONObject {
                 skipWhitespace()
                 let start = position
                 let text = try scalar()
-                result.append((name, text, String(decoding: bytes[start..<position], as: UTF8.self)))
+                member(name, text, bytes[start..<position])
                 skipWhitespace()
                 if peek() == UInt8(ascii: ",") {
                     position += 1
@@ -50,7 +54,6 @@ struct ScalarJSONObject {
         }
         skipWhitespace()
         guard position == bytes.count else { throw Malformed() }
-        return result
     }
 
     private mutating func scalar() throws -> String {
@@ -84,7 +87,16 @@ struct ScalarJSONObject {
 
     private mutating func string() throws -> String {
         try expect(UInt8(ascii: "\""))
-        var output: [UInt8] = []
+        // Most strings have no escape: made from their bytes in place (no buffer; a string of up
+        // to 15 bytes is stored inline, so none is allocated at all).
+        var end = position
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            defer { position = end + 1 }
+            return String(decoding: bytes[position..<end], as: UTF8.self)
+        }
+        var output = Array(bytes[position..<end])
+        position = end
         while position < bytes.count {
             let byte = bytes[position]
             position += 1

@@ -11,9 +11,15 @@ final class WorkerMetrics: @unchecked Sendable {
     private let oldestPendingAge: Gauge
     private let events: [String: Gauge]
     private let leasesLost: Counter
-    private var deliveries: [String: Counter] = [:]
-    private var failures: [String: Counter] = [:]
-    private var latency: [String: DurationHistogram] = [:]
+    /// Each webservice's metrics, made as its first attempt is counted: one lookup per attempt.
+    private var byWebservice: [String: WebserviceMetrics] = [:]
+
+    private struct WebserviceMetrics {
+        let deliveries: Counter
+        let retries: Counter
+        let failures: Counter
+        let latency: DurationHistogram
+    }
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -44,20 +50,29 @@ final class WorkerMetrics: @unchecked Sendable {
 
     /// Counts a recorded attempt and its duration.
     func attempt(webservice: String, outcome: AttemptRecord.Outcome, durationMilliseconds: Int64) {
+        let metrics = byWebservice[webservice] ?? makeMetrics(for: webservice)
         switch outcome {
-        case .delivered:
-            counter(&deliveries, "postcall_deliveries_total", "Events delivered.", webservice, extra: []).increment()
-        case .retry, .failed:
-            counter(
-                &failures, "postcall_failures_total", "Failed attempts; outcome retry goes back to pending, failed is dead.",
-                webservice, extra: [("outcome", outcome.rawValue)]
-            ).increment()
+        case .delivered: metrics.deliveries.increment()
+        case .retry: metrics.retries.increment()
+        case .failed: metrics.failures.increment()
         }
-        let histogram = latency[webservice] ?? registry.makeDurationHistogram(
-            descriptor: Self.metric("postcall_attempt_duration_seconds", "Time from sending a request to its outcome."),
-            labels: [("webservice", webservice)], buckets: Self.latencyBuckets)
-        latency[webservice] = histogram
-        histogram.recordNanoseconds(durationMilliseconds * 1_000_000)
+        metrics.latency.recordNanoseconds(durationMilliseconds * 1_000_000)
+    }
+
+    private func makeMetrics(for webservice: String) -> WebserviceMetrics {
+        let failures = Self.metric("postcall_failures_total", "Failed attempts; outcome retry goes back to pending, failed is dead.")
+        let made = WebserviceMetrics(
+            deliveries: registry.makeCounter(
+                descriptor: Self.metric("postcall_deliveries_total", "Events delivered."), labels: [("webservice", webservice)]),
+            retries: registry.makeCounter(
+                descriptor: failures, labels: [("webservice", webservice), ("outcome", AttemptRecord.Outcome.retry.rawValue)]),
+            failures: registry.makeCounter(
+                descriptor: failures, labels: [("webservice", webservice), ("outcome", AttemptRecord.Outcome.failed.rawValue)]),
+            latency: registry.makeDurationHistogram(
+                descriptor: Self.metric("postcall_attempt_duration_seconds", "Time from sending a request to its outcome."),
+                labels: [("webservice", webservice)], buckets: Self.latencyBuckets))
+        byWebservice[webservice] = made
+        return made
     }
 
     /// Reads the queue gauges from the database, then writes every metric in the text format.
@@ -67,15 +82,5 @@ final class WorkerMetrics: @unchecked Sendable {
             oldestPendingAge.set(depths.oldestPendingAgeSeconds ?? 0)
         }
         return registry.emitToBuffer()
-    }
-
-    private func counter(
-        _ cache: inout [String: Counter], _ name: String, _ help: String, _ webservice: String, extra: [(String, String)]
-    ) -> Counter {
-        let key = webservice + "\u{0}" + extra.map(\.1).joined(separator: "\u{0}")
-        if let existing = cache[key] { return existing }
-        let made = registry.makeCounter(descriptor: Self.metric(name, help), labels: [("webservice", webservice)] + extra)
-        cache[key] = made
-        return made
     }
 }

@@ -149,7 +149,11 @@ public enum SecretMasking {
                 if matches(candidate, in: bytes, at: 0) { return true }
             }
             for word in secretWordBytes where word.count <= bytes.count {
-                for start in 0...(bytes.count - word.count) where matches(word, in: bytes, at: start) { return true }
+                // The words start with a letter: a byte that is not it in either case rules a start out.
+                let first = word[0]
+                for start in 0...(bytes.count - word.count) where bytes[start] | 0x20 == first && matches(word, in: bytes, at: start) {
+                    return true
+                }
             }
             return false
         }

@@ -35,13 +35,20 @@ struct JSONWriter {
 
     private static let hexDigits: StaticString = "0123456789abcdef"
 
+    /// The bytes that end a run copied as is: control characters, `"`, `\` and the lead byte of
+    /// U+2028/U+2029. One lookup per byte instead of four comparisons.
+    private static let endsRun: [Bool] = (0...255).map { byte in
+        byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2
+    }
+
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         var index = 0
         var runStart = 0
+        let endsRun = Self.endsRun
         while index < utf8.count {
             let byte = utf8[index]
             // Most bytes are copied as they are, a run at a time.
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 else {
+            guard endsRun[Int(byte)] else {
                 index += 1
                 continue
             }

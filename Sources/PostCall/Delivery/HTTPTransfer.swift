@@ -15,6 +15,8 @@ final class HTTPTransfer {
     private var keptBodyLimit: Int
     private let bodyLimit: Int
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// Where each header line is put together, NUL-terminated, for libcurl to copy.
+    private var headerLine: [UInt8] = []
     /// libcurl writes failure details here; it must stay at one address while the handle lives.
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
@@ -36,6 +38,8 @@ final class HTTPTransfer {
     /// The TLS files the handle holds now: set again only when a request needs others, since
     /// libcurl copies each string it is given.
     private var appliedTLS = TLSFiles()
+    /// The User-Agent set on the handle: libcurl keeps its own copy, which no other option resets.
+    private var appliedUserAgent: String?
 
     /// - Parameters:
     ///   - keptBodyBytes: how much of the response body to keep.
@@ -109,12 +113,8 @@ final class HTTPTransfer {
         responseHeaders.removeAll(keepingCapacity: true)
         errorBuffer.pointee = 0
 
-        for field in request.headers {
-            headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
-        }
-        if let contentType = upload?.contentType {
-            headerList = curl_slist_append(headerList, "Content-Type: \(contentType)")
-        }
+        for field in request.headers { appendHeader(field.name, field.value) }
+        if let contentType = upload?.contentType { appendHeader("Content-Type", contentType) }
         // curl would otherwise wait a second for a 100-continue on larger bodies.
         headerList = curl_slist_append(headerList, "Expect:")
 
@@ -126,12 +126,16 @@ final class HTTPTransfer {
             postcall_easy_setopt_string(easy, CURLOPT_URL, request.url),
             postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)),
             postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))),
-            postcall_easy_setopt_string(easy, CURLOPT_USERAGENT, userAgent),
             postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList),
             postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1),
             postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod),
             postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0),
         ]
+        if userAgent != appliedUserAgent {
+            let code = postcall_easy_setopt_string(easy, CURLOPT_USERAGENT, userAgent)
+            if code == CURLE_OK { appliedUserAgent = userAgent }
+            codes.append(code)
+        }
         if tls != appliedTLS {
             codes += [
                 postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile),
@@ -162,6 +166,19 @@ final class HTTPTransfer {
         }
         uploadBody = upload
         try Self.check(codes)
+    }
+
+    /// Adds `name: value` to the request's header list, without a string made for the line.
+    private func appendHeader(_ name: String, _ value: String) {
+        headerLine.removeAll(keepingCapacity: true)
+        headerLine.append(contentsOf: name.utf8)
+        headerLine.append(UInt8(ascii: ":"))
+        headerLine.append(UInt8(ascii: " "))
+        headerLine.append(contentsOf: value.utf8)
+        headerLine.append(0)
+        headerList = headerLine.withUnsafeBufferPointer { line in
+            line.withMemoryRebound(to: CChar.self) { curl_slist_append(headerList, $0.baseAddress) }
+        }
     }
 
     /// Lets go of the last upload's body (and so its files). libcurl's handle is told first,

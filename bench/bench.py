@@ -222,7 +222,9 @@ def throughput_run(args, sink, work, concurrency):
     outbox = Outbox(args, work, f"throughput-{concurrency}.db")
     outbox.webservice("bench", sink.url + "/bench/{{call_id}}")
     outbox.backlog("bench", args.events)
-    workers = outbox.workers(args.workers, concurrency)
+    # Every slot for the one webservice, so the worker keeps as many requests in flight as the
+    # references do (by default one webservice gets three quarters of them).
+    workers = outbox.workers(args.workers, concurrency, ["--webservice-concurrency", str(concurrency)])
     samples = {}
     insert_ms = []
     done = threading.Event()

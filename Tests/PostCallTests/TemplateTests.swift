@@ -102,6 +102,14 @@ final class TemplateTests: XCTestCase {
         XCTAssertNoThrow(try Webservice(name: "s", url: "https://h.example/{{call_id}}").validate())
     }
 
+    func testJSONWriterWritesNumbersAsDecimal() {
+        for value in [0, 7, 10, 204, -1, -503, 1_234_567_890, Int.max, Int.min] {
+            var writer = JSONWriter()
+            writer.number(value)
+            XCTAssertEqual(writer.text, String(value))
+        }
+    }
+
     func testExchangeSummaryJSONRoundTrips() throws {
         let request = HTTPRequest(
             method: "POST", url: "http://u:pw@h/x?a=\"", headers: [.init(name: "X-A", value: tricky), .init(name: "Authorization", value: "Bearer abc")],

@@ -438,11 +438,20 @@ public final class DeliveryWorker {
             nextClaimAt = now
         }
         // One configuration read per webservice per batch, not per event.
+        // A claim comes a webservice at a time: the last one's is looked up only when the name changes.
         var compiled: [String: Result<CompiledWebservice, PostCallError>] = [:]
+        var last: (name: String, webservice: Result<CompiledWebservice, PostCallError>)?
         for entry in claimed {
-            let webservice =
-                compiled[entry.webservice] ?? compiledTemplate(for: entry.webservice, fingerprint: exchange.fingerprints[entry.webservice])
-            compiled[entry.webservice] = webservice
+            let webservice: Result<CompiledWebservice, PostCallError>
+            if let last, last.name == entry.webservice {
+                webservice = last.webservice
+            } else {
+                webservice =
+                    compiled[entry.webservice]
+                    ?? compiledTemplate(for: entry.webservice, fingerprint: exchange.fingerprints[entry.webservice])
+                compiled[entry.webservice] = webservice
+                last = (entry.webservice, webservice)
+            }
             waiting.append(WaitingEvents.Event(entry: entry, webservice: webservice, claimedAt: now))
         }
         startWaiting()
@@ -688,8 +697,9 @@ public final class DeliveryWorker {
     private func removeActive(_ easy: UnsafeMutableRawPointer) -> ActiveTransfer? {
         guard let done = active.removeValue(forKey: easy) else { return nil }
         multi.remove(done.transfer)
-        activeByWebservice[done.entry.webservice, default: 1] -= 1
-        if activeByWebservice[done.entry.webservice] == 0 { activeByWebservice[done.entry.webservice] = nil }
+        if let index = activeByWebservice.index(forKey: done.entry.webservice) {
+            if activeByWebservice.values[index] > 1 { activeByWebservice.values[index] -= 1 } else { activeByWebservice.remove(at: index) }
+        }
         return done
     }
 

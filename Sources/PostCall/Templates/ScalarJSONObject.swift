@@ -9,7 +9,7 @@ struct ScalarJSONObject {
 
     static func parse(_ json: String) throws -> [String: String] {
         var parser = ScalarJSONObject(bytes: Array(json.utf8))
-        var values: [String: String] = [:]
+        var values = [String: String](minimumCapacity: 8)
         try parser.object { name, text, _ in values[name] = text }
         return values
     }

@@ -11,7 +11,7 @@ final class ConsoleProcess {
 
     init(database: String, usersFile: String, logPath: String, arguments: [String] = []) throws {
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = postcallExecutable
         process.arguments = ["console", "--db", database, "--users", usersFile, "--listen", "127.0.0.1:0"] + arguments
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

@@ -47,7 +47,7 @@ final class PostgresFleetTests: EndToEndTestCase {
             }
             let firstHalf = try ivrInserts(prefix: "before", count: 400)
             // Half-way through the deliveries, with transfers in flight and outcomes unrecorded.
-            try waitUntil(60) { (try? store.stats().states["delivered"] ?? 0).map { $0 >= 100 } ?? false }
+            waitUntil(60) { (try? store.stats().states["delivered"] ?? 0).map { $0 >= 100 } ?? false }
             try PostgresTestServer.shared.get().crashAndRestart(downtime: 2)
             // The test's own connection learns of the crash from its next statement, which fails
             // (it may have been a write that committed: never replayed); the one after reconnects.

@@ -253,7 +253,7 @@ final class DeliveryTests: EndToEndTestCase {
     func testAWorkerClaimsAheadOfItsSlotsButSendsNoMoreThanItsShare() throws {
         try onEachBackend {
             let ids = try slowEvents(24, timeout: 10) { 200 + 40 * ($0 % 5) }
-            // 4 slots: a share of 3 for one webservice, and up to 16 events claimed ahead (a
+            // 4 slots: a share of 3 for one webservice, and up to 32 events claimed ahead (a
             // round trip to the store lasts the pause it leaves the IVR, at least).
             let worker = try WorkerProcess(database: db, logPath: scratch.path("worker.log"), arguments: ["--concurrency", "4"])
             var mostLeased = 0

@@ -45,6 +45,8 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIABLES = '{"q1":"5","ani":"+15551230000"}'
+# The worker's default User-Agent (WorkerConfiguration), which the C loop sends too.
+USER_AGENT = "postcall/0.1"
 
 
 class Receiver:
@@ -199,7 +201,7 @@ def curl_loop_binary(work):
 def c_loop(args, sink, work, events, concurrency):
     """The same POSTs through one libcurl multi handle in C; events/s and CPU per event."""
     before = children_cpu()
-    rate = float(subprocess.run([curl_loop_binary(work), sink.url, str(events), str(concurrency)], check=True,
+    rate = float(subprocess.run([curl_loop_binary(work), sink.url, str(events), str(concurrency), USER_AGENT], check=True,
                                 capture_output=True, text=True).stdout)
     return rate, (children_cpu() - before) / events * 1e6
 

@@ -1,10 +1,11 @@
 /*
- * The benchmark's reference: the same POSTs postcall sends, driven by one libcurl multi handle
- * with reused easy handles and nothing else (no database, no templates, no history). What
- * postcall does per event on top of this is what the ratio measures.
+ * The benchmark's reference: the same POSTs postcall sends, byte for byte in length (URL, headers
+ * including the User-Agent and an Idempotency-Key of an outbox id and an event id, body), driven
+ * by one libcurl multi handle with reused easy handles and nothing else (no database, no
+ * templates, no history). What postcall does per event on top of this is what the ratio measures.
  *
  *   cc -O2 -o curl_loop bench/curl_loop.c $(pkg-config --cflags --libs libcurl)
- *   ./curl_loop BASE_URL EVENTS CONCURRENCY
+ *   ./curl_loop BASE_URL EVENTS CONCURRENCY USER_AGENT
  *
  * Prints the events per second on standard output.
  */
@@ -28,20 +29,21 @@ struct slot {
 };
 
 static void start(CURLM *multi, struct slot *slot, const char *base, long index) {
-    char key[64];
+    char key[96];
     snprintf(slot->url, sizeof slot->url, "%s/bench/call-%ld", base, index);
-    snprintf(key, sizeof key, "Idempotency-Key: bench-%ld", index);
+    /* postcall's key: its outbox's 32 hex digits, then the event id (from 1). */
+    snprintf(key, sizeof key, "Idempotency-Key: 0123456789abcdef0123456789abcdef-%ld", index + 1);
     curl_slist_free_all(slot->headers);
-    slot->headers = curl_slist_append(NULL, key);
-    slot->headers = curl_slist_append(slot->headers, "Content-Type: application/x-www-form-urlencoded");
+    slot->headers = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    slot->headers = curl_slist_append(slot->headers, key);
     curl_easy_setopt(slot->easy, CURLOPT_URL, slot->url);
     curl_easy_setopt(slot->easy, CURLOPT_HTTPHEADER, slot->headers);
     curl_multi_add_handle(multi, slot->easy);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s BASE_URL EVENTS CONCURRENCY\n", argv[0]);
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s BASE_URL EVENTS CONCURRENCY USER_AGENT\n", argv[0]);
         return 2;
     }
     const char *base = argv[1];
@@ -60,6 +62,7 @@ int main(int argc, char **argv) {
         curl_easy_setopt(slots[i].easy, CURLOPT_WRITEFUNCTION, discard);
         curl_easy_setopt(slots[i].easy, CURLOPT_TIMEOUT_MS, 10000L);
         curl_easy_setopt(slots[i].easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(slots[i].easy, CURLOPT_USERAGENT, argv[4]);
         curl_easy_setopt(slots[i].easy, CURLOPT_PRIVATE, &slots[i]);
         start(multi, &slots[i], base, next++);
     }

@@ -13,7 +13,7 @@ final class TemplateTests: XCTestCase {
 
     func testPlaceholdersAndBuiltIns() throws {
         let template = try Template("{{ call_id }}|{{reason}}|{{event_id}}|{{event_key}}|{{created_at}}|{{attempt}}|{{missing}}|{{q1}}")
-        let rendered = template.render(values(["q1": "5", "call_id": "spoofed", "event_key": "spoofed"])) { $0 }
+        let rendered = template.render(values(["q1": "5", "call_id": "spoofed", "event_key": "spoofed"]), encoding: .verbatim)
         XCTAssertEqual(rendered, "call-1|exit|42|0123abcd-42|2025-11-25T14:00:00Z|3||5")
     }
 

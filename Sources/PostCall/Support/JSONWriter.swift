@@ -17,16 +17,24 @@ struct JSONWriter {
     }
 
     /// Appends `value` in decimal, digit by digit (`String(value)` went through a protocol witness
-    /// and made a string for each of every attempt's numbers).
+    /// and made a string for each of every attempt's numbers). The digits are written from the
+    /// last, in place: reversing a slice of the buffer copied it.
     mutating func number(_ value: Int) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        let start = bytes.count
+        var digits = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        var index = bytes.count - 1
         repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            bytes[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
             magnitude /= 10
+            index -= 1
         } while magnitude > 0
-        bytes[start...].reverse()
     }
 
     /// Appends `value` as a string literal, quotes included.

@@ -80,11 +80,15 @@ public struct RESTRequestTemplate: Sendable {
     /// - Throws: ``PostCallError`` with code `.template` if a variable would put a line break into
     ///   a header; the message names the header but never the value, which may be private.
     public func render(_ values: TemplateValues, eventID: Int64) throws -> HTTPRequest {
-        var target = url.render(values, encode: TemplateEncoding.urlComponent.encode)
-        let form = parameters.map { name, value in
-            name.render(values, encode: TemplateEncoding.formComponent.encode) + "="
-                + value.render(values, encode: TemplateEncoding.formComponent.encode)
-        }.joined(separator: "&")
+        var target = url.render(values, encoding: .urlComponent)
+        var formBytes: [UInt8] = []
+        formBytes.reserveCapacity(64 * parameters.count)
+        for (index, (name, value)) in parameters.enumerated() {
+            if index > 0 { formBytes.append(UInt8(ascii: "&")) }
+            name.render(values, encoding: .formComponent, into: &formBytes)
+            formBytes.append(UInt8(ascii: "="))
+            value.render(values, encoding: .formComponent, into: &formBytes)
+        }
 
         var renderedHeaders = try Self.renderHeaders(headers, values, eventID: eventID)
 
@@ -92,28 +96,30 @@ public struct RESTRequestTemplate: Sendable {
         var upload: HTTPRequest.Upload?
         switch bodyKind {
         case .none:
-            if !form.isEmpty { target = Self.appendQuery(form, to: target) }
+            if !formBytes.isEmpty { target = Self.appendQuery(String(decoding: formBytes, as: UTF8.self), to: target) }
         case .multipart:
             // Text parts carry the values as they are: multipart needs no encoding.
             let fields = parameters.map { name, value in
-                Webservice.Field(name: name.render(values) { $0 }, value: value.render(values) { $0 })
+                Webservice.Field(name: name.render(values, encoding: .verbatim), value: value.render(values, encoding: .verbatim))
             }
-            upload = .multipart(fields: fields, files: files.map { Webservice.Field(name: $0.field, value: $0.path.render(values) { $0 }) })
+            upload = .multipart(fields: fields, files: files.map { Webservice.Field(name: $0.field, value: $0.path.render(values, encoding: .verbatim)) })
         case .form:
-            requestBody = Array(form.utf8)
+            requestBody = formBytes
             if contentType == nil {
                 renderedHeaders.append(Webservice.Field(name: "Content-Type", value: "application/x-www-form-urlencoded"))
             }
         case .raw:
-            if !form.isEmpty { target = Self.appendQuery(form, to: target) }
+            if !formBytes.isEmpty { target = Self.appendQuery(String(decoding: formBytes, as: UTF8.self), to: target) }
             if let bodyFile {
-                let path = bodyFile.render(values) { $0 }
+                let path = bodyFile.render(values, encoding: .verbatim)
                 upload = .rawBody(path: path)
                 if contentType == nil {
                     renderedHeaders.append(Webservice.Field(name: "Content-Type", value: FileContentType.forPath(path)))
                 }
             } else {
-                requestBody = Array((body?.render(values, encode: bodyEncoding.encode) ?? "").utf8)
+                var raw: [UInt8] = []
+                body?.render(values, encoding: bodyEncoding, into: &raw)
+                requestBody = raw
                 if contentType == nil {
                     renderedHeaders.append(Webservice.Field(name: "Content-Type", value: Self.defaultRawContentType))
                 }
@@ -127,7 +133,7 @@ public struct RESTRequestTemplate: Sendable {
 
     /// The paths of the files an event's request uploads, as rendered (not yet checked).
     public func filePaths(_ values: TemplateValues) -> [String] {
-        files.map { $0.path.render(values) { $0 } } + (bodyFile.map { [$0.render(values) { $0 }] } ?? [])
+        files.map { $0.path.render(values, encoding: .verbatim) } + (bodyFile.map { [$0.render(values, encoding: .verbatim)] } ?? [])
     }
 
     private enum BodyKind {
@@ -167,7 +173,7 @@ public struct RESTRequestTemplate: Sendable {
         var rendered: [Webservice.Field] = []
         rendered.reserveCapacity(headers.count + 3)
         for (name, template) in headers {
-            let value = template.render(values) { $0 }
+            let value = template.render(values, encoding: .verbatim)
             if breaksHeader(value) {
                 throw PostCallError(
                     .template,

@@ -57,11 +57,11 @@ public struct SOAPRequestTemplate: Sendable {
     }
 
     /// An `xs:any` template must render to well-formed XML whatever the variables hold: they are
-    /// XML-escaped, so rendering them empty shows the template's own structure.
+    /// XML-escaped, so rendering it with empty ones shows the template's own structure.
     private static func checkXMLTemplate(_ template: Template, path: SOAPParameterPath) throws {
         let sample = TemplateValues(variables: [:], callID: "", reason: "", eventID: 0, outboxID: "", createdAt: 0, attempt: 1)
         do {
-            try SOAPEnvelope.checkFragment(template.render(sample) { _ in "" }, source: "parameter \(path)")
+            try SOAPEnvelope.checkFragment(template.render(sample, encoding: .xml), source: "parameter \(path)")
         } catch let error as PostCallError {
             throw PostCallError(.invalidInput, "--param \(path) must be well-formed XML (its own namespaces declared): \(error.message)")
         }
@@ -85,7 +85,7 @@ public struct SOAPRequestTemplate: Sendable {
             headers: Self.rendered(headerParameters, values),
             security: security.map { security in { try security.writeFresh(into: $0, of: $1, now: Timestamp.now()) } })
         return HTTPRequest(
-            method: "POST", url: endpoint.render(values, encode: TemplateEncoding.urlComponent.encode), headers: renderedHeaders,
+            method: "POST", url: endpoint.render(values, encoding: .urlComponent), headers: renderedHeaders,
             body: body)
     }
 
@@ -96,7 +96,7 @@ public struct SOAPRequestTemplate: Sendable {
     {
         parameters.map { path, template in
             let isXML = path.steps.last?.name == SchemaElement.anyName
-            return (path, isXML ? template.render(values, encode: TemplateEncoding.xml.encode) : template.render(values) { $0 })
+            return (path, isXML ? template.render(values, encoding: .xml) : template.render(values, encoding: .verbatim))
         }
     }
 }

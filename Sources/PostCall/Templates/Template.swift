@@ -35,17 +35,24 @@ public struct Template: Sendable, Equatable {
         segments.compactMap { if case .placeholder(let name) = $0 { name } else { nil } }
     }
 
-    /// Renders the template, passing each value through `encode` for the place it lands in.
+    /// Renders the template, each value encoded by `encoding` for the place it lands in.
     /// Literal text is kept as written: the designer wrote it for that place already.
-    public func render(_ values: TemplateValues, encode: (String) throws -> String) rethrows -> String {
-        var output = ""
+    public func render(_ values: TemplateValues, encoding: TemplateEncoding) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        render(values, encoding: encoding, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the rendered template to `bytes` (see ``render(_:encoding:)``): the delivery's
+    /// URL and form are built this way, without a string for each piece.
+    func render(_ values: TemplateValues, encoding: TemplateEncoding, into bytes: inout [UInt8]) {
         for segment in segments {
             switch segment {
-            case .literal(let text): output += text
-            case .placeholder(let name): output += try encode(values[name])
+            case .literal(let text): bytes.append(contentsOf: text.utf8)
+            case .placeholder(let name): encoding.append(values[name], to: &bytes)
             }
         }
-        return output
     }
 
     private static func isNameCharacter(_ character: Character) -> Bool {

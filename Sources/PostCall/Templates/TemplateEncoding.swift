@@ -31,26 +31,51 @@ public enum TemplateEncoding: Sendable {
         return .verbatim
     }
 
+    /// Appends `value` encoded to `bytes`: how a rendering builds its text, with no string made
+    /// for each value.
+    func append(_ value: String, to bytes: inout [UInt8]) {
+        switch self {
+        case .urlComponent, .formComponent:
+            var value = value
+            value.withUTF8 { Self.appendPercentEncoded($0, spaceAsPlus: self == .formComponent, to: &bytes) }
+        case .verbatim: bytes.append(contentsOf: value.utf8)
+        case .jsonString, .xml: bytes.append(contentsOf: encode(value).utf8)
+        }
+    }
+
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// RFC 3986 unreserved bytes, the only ones a percent-encoding keeps: one lookup per byte.
+    private static let unreserved: [Bool] = (0...255).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            true
+        default: false
+        }
+    }
 
     private static func percentEncode(_ value: String, spaceAsPlus: Bool) -> String {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(value.utf8.count)
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
+        bytes.reserveCapacity(value.utf8.count * 3)
+        var value = value
+        value.withUTF8 { appendPercentEncoded($0, spaceAsPlus: spaceAsPlus, to: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func appendPercentEncoded(_ utf8: UnsafeBufferPointer<UInt8>, spaceAsPlus: Bool, to bytes: inout [UInt8]) {
+        let unreserved = Self.unreserved
+        for byte in utf8 {
+            if unreserved[Int(byte)] {
                 bytes.append(byte)
-            case UInt8(ascii: " ") where spaceAsPlus:
+            } else if byte == UInt8(ascii: " ") && spaceAsPlus {
                 bytes.append(UInt8(ascii: "+"))
-            default:
+            } else {
                 bytes.append(UInt8(ascii: "%"))
                 bytes.append(hexDigits[Int(byte >> 4)])
                 bytes.append(hexDigits[Int(byte & 0x0f)])
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func jsonEscape(_ value: String) -> String {

@@ -34,7 +34,7 @@ final class DeliveryDeciderTests: XCTestCase {
 
     private func response(_ status: Int, headers: [Webservice.Field] = [], body: String = "", redirect: String? = nil) -> FinishedTransfer {
         FinishedTransfer(
-            curlCode: CURLE_OK, httpStatus: status, headers: headers, body: Array(body.utf8), bodyBytes: body.utf8.count,
+            curlCode: CURLE_OK, httpStatus: status, headers: ResponseHeaders(headers), body: Array(body.utf8), bodyBytes: body.utf8.count,
             redirectURL: redirect)
     }
 

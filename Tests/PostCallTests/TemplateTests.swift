@@ -128,6 +128,22 @@ final class TemplateTests: XCTestCase {
             ExchangeSummary(method: nil, url: nil, status: 503, headers: [], body: "é\u{FFFD}", bodyBytes: 99))
     }
 
+    func testResponseSummaryWritesHeadersFromTheirBytes() throws {
+        var headers = ResponseHeaders()
+        headers.append(name: Array("Set-Cookie".utf8), value: Array("session=abc".utf8))
+        headers.append(name: Array("Proxy-Authorization".utf8), value: Array("Basic dXNlcjpwdw==".utf8))
+        // Latin-1 from an old server: not UTF-8, replaced rather than stored as invalid text.
+        headers.append(name: Array("X-Name".utf8), value: [0x63, 0x61, 0x66, 0xE9])
+        headers.append(name: Array("X-Quote".utf8), value: Array("a\"b\\".utf8))
+        let json = ExchangeSummary.responseJSON(status: 200, headers: headers, bodyPrefix: [], bodyBytes: 0)
+        XCTAssertEqual(
+            try JSONDecoder().decode(ExchangeSummary.self, from: Data(json.utf8)).headers,
+            [["Set-Cookie", "****"], ["Proxy-Authorization", "Basic ****"], ["X-Name", "caf\u{FFFD}"], ["X-Quote", "a\"b\\"]])
+        XCTAssertEqual(headers.last(named: "x-NAME"), "caf\u{FFFD}")
+        XCTAssertNil(headers.last(named: "X-Nam"))
+        XCTAssertEqual(headers.fields.map(\.name), ["Set-Cookie", "Proxy-Authorization", "X-Name", "X-Quote"])
+    }
+
     func testSecretsAreMasked() {
         XCTAssertEqual(SecretMasking.maskHeader(name: "Authorization", value: "Bearer abc"), "Bearer ****")
         XCTAssertEqual(SecretMasking.maskHeader(name: "X-Api-Key", value: "abc"), "****")

@@ -167,8 +167,8 @@ struct DeliveryDecider: Sendable {
     }
 
     /// The response's `Retry-After`, if it has a valid one.
-    static func retryAfter(in headers: [Webservice.Field], now: Milliseconds) -> Milliseconds? {
-        guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value else { return nil }
+    static func retryAfter(in headers: ResponseHeaders, now: Milliseconds) -> Milliseconds? {
+        guard let value = headers.last(named: "retry-after") else { return nil }
         return RetryPolicy.retryAfter(value, now: now)
     }
 }

@@ -10,7 +10,7 @@ struct FinishedTransfer: Sendable, Equatable {
     /// The final status, if a response arrived.
     var httpStatus: Int?
     /// The response's headers, as received.
-    var headers: [Webservice.Field] = []
+    var headers = ResponseHeaders()
     /// The start of the body: as much as the decisions inspect (more for SOAP, which needs the fault).
     var body: [UInt8] = []
     /// The whole body's size as far as it was read.
@@ -29,7 +29,7 @@ struct FinishedTransfer: Sendable, Equatable {
 
     /// The response's `Location`, as sent.
     var location: String? {
-        headers.last { $0.name.lowercased() == "location" }?.value
+        headers.last(named: "location")
     }
 }
 

@@ -27,7 +27,7 @@ final class HTTPTransfer {
     private(set) var bodyPrefix: [UInt8] = []
     private(set) var bodyBytes = 0
     private(set) var bodyTooLarge = false
-    private(set) var responseHeaders: [Webservice.Field] = []
+    private(set) var responseHeaders = ResponseHeaders()
     /// The addresses this transfer may connect to.
     private let networkPolicy: NetworkPolicy
     /// The address the network policy refused a connection to, if it did.
@@ -110,7 +110,7 @@ final class HTTPTransfer {
         bodyBytes = 0
         bodyTooLarge = false
         deniedAddress = nil
-        responseHeaders.removeAll(keepingCapacity: true)
+        responseHeaders.removeAll()
         errorBuffer.pointee = 0
 
         for field in request.headers { appendHeader(field.name, field.value) }
@@ -293,14 +293,12 @@ final class HTTPTransfer {
         let line = bytes[..<end]
         if line.starts(with: "HTTP/".utf8) {
             // A new status line: a redirect or an interim response came before; keep the last.
-            responseHeaders.removeAll(keepingCapacity: true)
+            responseHeaders.removeAll()
             return
         }
         guard responseHeaders.count < Self.keptHeaderCount, let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
         var valueStart = colon + 1
         while valueStart < end, bytes[valueStart] == UInt8(ascii: " ") || bytes[valueStart] == UInt8(ascii: "\t") { valueStart += 1 }
-        responseHeaders.append(
-            Webservice.Field(
-                name: String(decoding: line[..<colon], as: UTF8.self), value: String(decoding: line[valueStart...], as: UTF8.self)))
+        responseHeaders.append(name: UnsafeBufferPointer(rebasing: line[..<colon]), value: UnsafeBufferPointer(rebasing: line[valueStart...]))
     }
 }

@@ -55,23 +55,59 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
             bodyBytes = Int(files.first?.size ?? 0)
             summaries = files.map { FileSummary(field: nil, name: $0.name, size: $0.size, contentType: $0.contentType) }
         }
+        let headerBytes = request.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
         return json(
-            method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headers: request.headers,
-            body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: bodyBytes, files: summaries)
+            method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headerBytes: headerBytes,
+            body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: bodyBytes, files: summaries
+        ) { writer in
+            for (index, header) in request.headers.enumerated() {
+                var name = header.name
+                var value = header.value
+                name.withUTF8 { name in value.withUTF8 { value in writeHeader(name: name, value: value, first: index == 0, to: &writer) } }
+            }
+        }
     }
 
     /// The JSON kept in `attempts.response`.
-    static func responseJSON(status: Int?, headers: [Webservice.Field], bodyPrefix: ArraySlice<UInt8>, bodyBytes: Int) -> String {
-        json(method: nil, url: nil, status: status, headers: headers, body: String(decoding: bodyPrefix, as: UTF8.self), bodyBytes: bodyBytes)
+    static func responseJSON(status: Int?, headers: ResponseHeaders, bodyPrefix: ArraySlice<UInt8>, bodyBytes: Int) -> String {
+        json(
+            method: nil, url: nil, status: status, headerBytes: headers.bytes.count, body: String(decoding: bodyPrefix, as: UTF8.self),
+            bodyBytes: bodyBytes
+        ) { writer in
+            var first = true
+            headers.forEachLine { name, value in
+                writeHeader(name: name, value: value, first: first, to: &writer)
+                first = false
+            }
+        }
+    }
+
+    /// One `["name","value"]` pair of the headers' array, the value masked if it is a secret.
+    private static func writeHeader(
+        name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, first: Bool, to writer: inout JSONWriter
+    ) {
+        writer.raw(first ? "[" : ",[")
+        writer.string(utf8: name)
+        writer.raw(",")
+        switch SecretMasking.mask(headerName: name, value: value) {
+        case .none: writer.string(utf8: value)
+        case .keepingScheme(let length):
+            writer.raw("\"")
+            writer.escaped(utf8: UnsafeBufferPointer(rebasing: value[..<length]))
+            writer.raw(" ****\"")
+        case .whole: writer.raw("\"****\"")
+        }
+        writer.raw("]")
     }
 
     /// Written by hand, keys in the order JSONEncoder would sort them: this runs for every
-    /// attempt, and JSONEncoder cost more than the HTTP exchange itself.
+    /// attempt, and JSONEncoder cost more than the HTTP exchange itself. `headers` writes the
+    /// pairs of the headers' array, whose names and values take `headerBytes`.
     private static func json(
-        method: String?, url: String?, status: Int?, headers: [Webservice.Field], body: String, bodyBytes: Int,
-        files: [FileSummary]? = nil
+        method: String?, url: String?, status: Int?, headerBytes: Int, body: String, bodyBytes: Int,
+        files: [FileSummary]? = nil, headers: (inout JSONWriter) -> Void
     ) -> String {
-        var writer = JSONWriter(capacity: 128 + body.utf8.count + (url?.utf8.count ?? 0) + 48 * headers.count)
+        var writer = JSONWriter(capacity: 128 + body.utf8.count + (url?.utf8.count ?? 0) + headerBytes + 8 * 8)
         writer.raw("{\"body\":")
         writer.string(body)
         writer.raw(",\"body_bytes\":")
@@ -92,13 +128,7 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
             writer.raw("]")
         }
         writer.raw(",\"headers\":[")
-        for (index, header) in headers.enumerated() {
-            writer.raw(index == 0 ? "[" : ",[")
-            writer.string(header.name)
-            writer.raw(",")
-            writer.string(SecretMasking.maskHeader(name: header.name, value: header.value))
-            writer.raw("]")
-        }
+        headers(&writer)
         writer.raw("]")
         if let method {
             writer.raw(",\"method\":")
@@ -131,32 +161,60 @@ public enum SecretMasking {
     private static let secretHeaderBytes = secretHeaders.map { Array($0.utf8) }
     private static let secretWordBytes = secretWords.map { Array($0.utf8) }
 
+    /// How much of a header's value the history shows.
+    enum HeaderMask: Equatable {
+        case none
+        /// The first `length` bytes, the scheme of an `Authorization` (`Bearer`), then ` ****`.
+        case keepingScheme(length: Int)
+        /// `****` instead of the value.
+        case whole
+    }
+
     /// The value to show for a header: secrets keep only their scheme (`Bearer ****`).
     public static func maskHeader(name: String, value: String) -> String {
-        guard isSecret(headerName: name) else { return value }
-        if let space = value.firstIndex(of: " "), name.lowercased().hasSuffix("authorization") {
-            return value[..<space] + " ****"
+        var name = name
+        var value = value
+        let mask = name.withUTF8 { name in value.withUTF8 { value in self.mask(headerName: name, value: value) } }
+        switch mask {
+        case .none: return value
+        case .keepingScheme(let length): return String(decoding: value.utf8.prefix(length), as: UTF8.self) + " ****"
+        case .whole: return "****"
         }
-        return "****"
+    }
+
+    /// How the header `name` with `value` is masked (see ``maskHeader(name:value:)``).
+    static func mask(headerName name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> HeaderMask {
+        guard isSecret(headerName: name) else { return .none }
+        let suffix = authorizationBytes
+        if name.count >= suffix.count, matches(suffix, in: name, at: name.count - suffix.count),
+            let space = value.firstIndex(of: UInt8(ascii: " "))
+        {
+            return .keepingScheme(length: space)
+        }
+        return .whole
+    }
+
+    private static let authorizationBytes = Array("authorization".utf8)
+
+    static func isSecret(headerName name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { isSecret(headerName: $0) }
     }
 
     /// Runs for every header of every attempt (five or so per event), so it compares the name's
     /// bytes in place, lower-casing as it goes, instead of building a lower-cased copy.
-    static func isSecret(headerName name: String) -> Bool {
-        var name = name
-        return name.withUTF8 { bytes in
-            for candidate in secretHeaderBytes where candidate.count == bytes.count {
-                if matches(candidate, in: bytes, at: 0) { return true }
-            }
-            for word in secretWordBytes where word.count <= bytes.count {
-                // The words start with a letter: a byte that is not it in either case rules a start out.
-                let first = word[0]
-                for start in 0...(bytes.count - word.count) where bytes[start] | 0x20 == first && matches(word, in: bytes, at: start) {
-                    return true
-                }
-            }
-            return false
+    static func isSecret(headerName bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for candidate in secretHeaderBytes where candidate.count == bytes.count {
+            if matches(candidate, in: bytes, at: 0) { return true }
         }
+        for word in secretWordBytes where word.count <= bytes.count {
+            // The words start with a letter: a byte that is not it in either case rules a start out.
+            let first = word[0]
+            for start in 0...(bytes.count - word.count) where bytes[start] | 0x20 == first && matches(word, in: bytes, at: start) {
+                return true
+            }
+        }
+        return false
     }
 
     /// Whether `lowercase` stands in `bytes` from `start`, ignoring ASCII case in `bytes`.

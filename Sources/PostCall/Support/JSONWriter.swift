@@ -9,6 +9,7 @@ struct JSONWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    /// The JSON, any bytes that are not UTF-8 replaced (U+FFFD).
     var text: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Appends JSON syntax as is.
@@ -44,10 +45,19 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// Appends `utf8` as a string literal, quotes included. Bytes that are not UTF-8 (a header
+    /// from a server that sends Latin-1) are replaced when the text is made (``text``): the
+    /// replacement never takes an ASCII byte with it, so the quotes and escapes stay.
+    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        escaped(utf8: utf8)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     /// Appends `value` escaped for the inside of a string literal.
     mutating func escaped(_ value: String) {
         var value = value
-        value.withUTF8 { escaped($0) }
+        value.withUTF8 { escaped(utf8: $0) }
     }
 
     private static let hexDigits: StaticString = "0123456789abcdef"
@@ -58,7 +68,8 @@ struct JSONWriter {
         byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2
     }
 
-    private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+    /// Appends `utf8` escaped for the inside of a string literal.
+    mutating func escaped(utf8: UnsafeBufferPointer<UInt8>) {
         var index = 0
         var runStart = 0
         let endsRun = Self.endsRun

@@ -189,6 +189,24 @@ final class OutboxStoreTests: XCTestCase {
         }
     }
 
+    func testEachLeaseLastsItsWebservicesTimeoutPlusTheGrace() throws {
+        try store.setWebservice(Webservice(name: "slow", url: "http://127.0.0.1:9/s", timeoutMilliseconds: 20_000))
+        let expired = try store.enqueue(webservice: "slow", callID: "lost")
+        XCTAssertEqual(try store.claim(owner: "gone", limit: 1).map(\.id), [expired])
+        try store.database.run("UPDATE outbox SET lease_expires_at = 0 WHERE id = ?", [.integer(expired)])
+        for index in 0..<3 {
+            try store.enqueue(webservice: "survey", callID: "s\(index)")
+            try store.enqueue(webservice: "slow", callID: "l\(index)")
+        }
+        let now = Timestamp.now()
+        let claimed = try store.claim(owner: "w", limit: 10, now: now, leaseGrace: 30_000)
+        XCTAssertEqual(claimed.count, 7, "the expired lease and both webservices' pending events")
+        let leases = try store.database.query("SELECT webservice, lease_expires_at FROM outbox WHERE lease_owner = 'w'") {
+            "\($0.text(0)) \($0.int64(1) - now)"
+        }
+        XCTAssertEqual(Dictionary(grouping: leases, by: { $0 }).mapValues(\.count), ["survey 35000": 3, "slow 50000": 4])
+    }
+
     func testClaimSharesABatchBetweenWebservicesAndRespectsTheCap() throws {
         try store.setWebservice(Webservice(name: "busy", url: "http://127.0.0.1:9/b"))
         try store.setWebservice(Webservice(name: "quiet", url: "http://127.0.0.1:9/q"))

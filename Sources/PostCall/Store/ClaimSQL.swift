@@ -23,7 +23,8 @@ struct ClaimSQL: Sendable {
     /// When the next event falls due: a retry's time (or its webservice's pause's end), or a
     /// lease's expiry; 9e18 when nothing waits.
     let nextDueTime: String
-    /// Leases the listed events (see ``OutboxStore/lease(_:to:now:leaseGrace:alone:)``).
+    /// Leases the listed events of one webservice until a given time (see
+    /// ``OutboxStore/lease(_:to:now:leaseGrace:alone:)``).
     let lease: String
 
     init(_ dialect: SQLDialect) {
@@ -83,10 +84,9 @@ struct ClaimSQL: Sendable {
                 state = 'in_flight', lease_owner = ?1, attempts = attempts + 1,
                 lost_leases = lost_leases + CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END,
                 crash_strikes = crash_strikes + CASE WHEN state = 'in_flight' AND lease_solo = 1 THEN 1 ELSE 0 END,
-                lease_solo = CAST(?5 AS INTEGER),
-                lease_expires_at = CAST(?2 AS BIGINT) + CAST(?3 AS BIGINT)
-                    + coalesce((SELECT timeout_ms FROM webservices WHERE name = outbox.webservice), 0)
-            WHERE id \(dialect.inIDs("?4"))
+                lease_solo = CAST(?4 AS INTEGER),
+                lease_expires_at = CAST(?2 AS BIGINT)
+            WHERE id \(dialect.inIDs("?3"))
             """
     }
 }

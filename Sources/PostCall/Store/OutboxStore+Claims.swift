@@ -90,11 +90,28 @@ extension OutboxStore {
         try database.query(claimSQL.eventsToRunAlone, [.integer(now)]) { $0.int64(0) != 0 }.first ?? false
     }
 
-    /// Marks `entries` leased.
+    /// Marks `entries` leased, each until `now` plus `leaseGrace` plus its webservice's timeout.
+    /// One statement per webservice, its timeout read once: looked up for every row, it cost
+    /// SQLite 3,000 instructions an event (callgrind).
     private func lease(_ entries: [ClaimedEntry], to owner: String, now: Milliseconds, leaseGrace: Milliseconds, alone: Bool) throws {
-        try database.run(
-            claimSQL.lease,
-            [.text(owner), .integer(now), .integer(leaseGrace), .text(Self.jsonArray(entries.map(\.id))), .integer(alone ? 1 : 0)])
+        var idsByWebservice: [(name: String, ids: [Int64])] = []
+        for entry in entries {
+            // Claimed a webservice's slice at a time: mostly the same as the entry before.
+            if let last = idsByWebservice.indices.last, idsByWebservice[last].name == entry.webservice {
+                idsByWebservice[last].ids.append(entry.id)
+            } else if let index = idsByWebservice.firstIndex(where: { $0.name == entry.webservice }) {
+                idsByWebservice[index].ids.append(entry.id)
+            } else {
+                idsByWebservice.append((entry.webservice, [entry.id]))
+            }
+        }
+        for (name, ids) in idsByWebservice {
+            // A webservice deleted since leases for the grace alone.
+            let timeout = try database.query("SELECT timeout_ms FROM webservices WHERE name = ?", [.text(name)]) { $0.int64(0) }.first
+            try database.run(
+                claimSQL.lease,
+                [.text(owner), .integer(now + leaseGrace + (timeout ?? 0)), .text(Self.jsonArray(ids)), .integer(alone ? 1 : 0)])
+        }
     }
 
     /// An event as claimed: its attempt is the claim being made, one more than the claims so far.

@@ -155,7 +155,8 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(SecretMasking.maskHeader(name: "Toke", value: "abc"), "abc")
         // The words anywhere in the name, in any case; nothing for a near miss or an empty name.
         for (name, secret) in [("PASSWORD", true), ("x-PassWd-old", true), ("my-secret", true), ("secre", false), ("", false),
-                               ("X-Api-Keys", false), ("set-cookie", true), ("Set-Cookie2", false), ("ÄToken", true)] {
+                               ("X-Api-Keys", false), ("set-cookie", true), ("Set-Cookie2", false), ("ÄToken", true), ("x-tok-token", true),
+                               ("apassw", false), ("XSECRET", true)] {
             XCTAssertEqual(SecretMasking.isSecret(headerName: name), secret, name)
         }
         XCTAssertEqual(SecretMasking.maskURL("https://user:pw@h.example/x?a=b"), "https://user:****@h.example/x?a=b")

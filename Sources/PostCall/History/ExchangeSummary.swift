@@ -202,20 +202,31 @@ public enum SecretMasking {
     }
 
     /// Runs for every header of every attempt (five or so per event), so it compares the name's
-    /// bytes in place, lower-casing as it goes, instead of building a lower-cased copy.
+    /// bytes in place, lower-casing as it goes, instead of building a lower-cased copy, and looks
+    /// for the words in one pass, only where one of their first letters stands.
     static func isSecret(headerName bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        for candidate in secretHeaderBytes where candidate.count == bytes.count {
-            if matches(candidate, in: bytes, at: 0) { return true }
+        if bytes.count < secretHeaderLengths.count && secretHeaderLengths[bytes.count] {
+            for candidate in secretHeaderBytes where candidate.count == bytes.count {
+                if matches(candidate, in: bytes, at: 0) { return true }
+            }
         }
-        for word in secretWordBytes where word.count <= bytes.count {
-            // The words start with a letter: a byte that is not it in either case rules a start out.
-            let first = word[0]
-            for start in 0...(bytes.count - word.count) where bytes[start] | 0x20 == first && matches(word, in: bytes, at: start) {
-                return true
+        for start in bytes.indices where startsSecretWord[Int(bytes[start] | 0x20)] {
+            for word in secretWordBytes where word[0] == bytes[start] | 0x20 && start + word.count <= bytes.count {
+                if matches(word, in: bytes, at: start) { return true }
             }
         }
         return false
     }
+
+    /// Which name lengths ``secretHeaders`` has.
+    private static let secretHeaderLengths: [Bool] = {
+        var lengths = [Bool](repeating: false, count: (secretHeaderBytes.map(\.count).max() ?? 0) + 1)
+        for name in secretHeaderBytes { lengths[name.count] = true }
+        return lengths
+    }()
+
+    /// Which bytes (lower-cased) start one of ``secretWords``.
+    private static let startsSecretWord: [Bool] = (0...255).map { byte in secretWordBytes.contains { $0.first == UInt8(byte) } }
 
     /// Whether `lowercase` stands in `bytes` from `start`, ignoring ASCII case in `bytes`.
     private static func matches(_ lowercase: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {

@@ -14,9 +14,8 @@ final class HTTPTransfer {
     /// How much of the body this transfer keeps: the history's share, or a SOAP fault's.
     private var keptBodyLimit: Int
     private let bodyLimit: Int
-    private var headerList: UnsafeMutablePointer<curl_slist>?
-    /// Where each header line is put together, NUL-terminated, for libcurl to copy.
-    private var headerLine: [UInt8] = []
+    /// The request's headers, as set on the handle by `prepare`.
+    private let headerList = HeaderList()
     /// libcurl writes failure details here; it must stay at one address while the handle lives.
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
@@ -89,7 +88,6 @@ final class HTTPTransfer {
 
     deinit {
         curl_easy_cleanup(easy)
-        curl_slist_free_all(headerList)
         errorBuffer.deallocate()
     }
 
@@ -104,8 +102,7 @@ final class HTTPTransfer {
     ) throws {
         releaseUpload()
         keptBodyLimit = min(inspectedBodyBytes, bodyLimit)
-        curl_slist_free_all(headerList)
-        headerList = nil
+        headerList.removeAll()
         bodyPrefix.removeAll(keepingCapacity: true)
         bodyBytes = 0
         bodyTooLarge = false
@@ -113,10 +110,10 @@ final class HTTPTransfer {
         responseHeaders.removeAll()
         errorBuffer.pointee = 0
 
-        for field in request.headers { appendHeader(field.name, field.value) }
-        if let contentType = upload?.contentType { appendHeader("Content-Type", contentType) }
+        for field in request.headers { headerList.append(name: field.name, value: field.value) }
+        if let contentType = upload?.contentType { headerList.append(name: "Content-Type", value: contentType) }
         // curl would otherwise wait a second for a 100-continue on larger bodies.
-        headerList = curl_slist_append(headerList, "Expect:")
+        headerList.append(line: "Expect:")
 
         // HTTPGET first: it clears the previous transfer's method and body; a body then makes it
         // a POST, and any other method is sent as a custom one.
@@ -126,7 +123,7 @@ final class HTTPTransfer {
             postcall_easy_setopt_string(easy, CURLOPT_URL, request.url),
             postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)),
             postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))),
-            postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList),
+            postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList.list()),
             postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1),
             postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod),
             postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0),
@@ -166,19 +163,6 @@ final class HTTPTransfer {
         }
         uploadBody = upload
         try Self.check(codes)
-    }
-
-    /// Adds `name: value` to the request's header list, without a string made for the line.
-    private func appendHeader(_ name: String, _ value: String) {
-        headerLine.removeAll(keepingCapacity: true)
-        headerLine.append(contentsOf: name.utf8)
-        headerLine.append(UInt8(ascii: ":"))
-        headerLine.append(UInt8(ascii: " "))
-        headerLine.append(contentsOf: value.utf8)
-        headerLine.append(0)
-        headerList = headerLine.withUnsafeBufferPointer { line in
-            line.withMemoryRebound(to: CChar.self) { curl_slist_append(headerList, $0.baseAddress) }
-        }
     }
 
     /// Lets go of the last upload's body (and so its files). libcurl's handle is told first,

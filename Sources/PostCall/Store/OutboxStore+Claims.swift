@@ -94,18 +94,7 @@ extension OutboxStore {
     /// One statement per webservice, its timeout read once: looked up for every row, it cost
     /// SQLite 3,000 instructions an event (callgrind).
     private func lease(_ entries: [ClaimedEntry], to owner: String, now: Milliseconds, leaseGrace: Milliseconds, alone: Bool) throws {
-        var idsByWebservice: [(name: String, ids: [Int64])] = []
-        for entry in entries {
-            // Claimed a webservice's slice at a time: mostly the same as the entry before.
-            if let last = idsByWebservice.indices.last, idsByWebservice[last].name == entry.webservice {
-                idsByWebservice[last].ids.append(entry.id)
-            } else if let index = idsByWebservice.firstIndex(where: { $0.name == entry.webservice }) {
-                idsByWebservice[index].ids.append(entry.id)
-            } else {
-                idsByWebservice.append((entry.webservice, [entry.id]))
-            }
-        }
-        for (name, ids) in idsByWebservice {
+        for (name, ids) in entries.grouped(by: \.webservice, value: \.id) {
             // A webservice deleted since leases for the grace alone.
             let timeout = try database.query("SELECT timeout_ms FROM webservices WHERE name = ?", [.text(name)]) { $0.int64(0) }.first
             try database.run(

@@ -18,9 +18,11 @@ extension OutboxStore {
         return try database.writeTransaction {
             let rows = records.map(OutcomeRow.init)
             let applied = try dialect == .postgres ? applyInOneStatement(rows) : applyOneByOne(rows)
-            try updateHealth(of: records.filter { applied.contains($0.entry.id) }, now: now, breaker: breaker)
+            // Usually every outcome applies: the batch is then used as it is, not copied twice.
+            let allApplied = applied.count == records.count
+            try updateHealth(of: allApplied ? records : records.filter { applied.contains($0.entry.id) }, now: now, breaker: breaker)
             if rows.contains(where: { $0.erase == 1 && applied.contains($0.id) }) { try requestScrub() }
-            return records.filter { !applied.contains($0.entry.id) }
+            return allApplied ? [] : records.filter { !applied.contains($0.entry.id) }
         }
     }
 
@@ -134,11 +136,8 @@ extension OutboxStore {
     /// Applies a batch's outcomes to each webservice's health (see ``CircuitBreaker``): read,
     /// decided by the breaker, written back only when it changed, inside the batch's transaction.
     private func updateHealth(of records: [AttemptRecord], now: Milliseconds, breaker: CircuitBreaker) throws {
-        var signals: [String: [CircuitBreaker.Signal]] = [:]
-        for record in records {
-            let signal: CircuitBreaker.Signal =
-                record.outcome == .delivered ? .delivered : record.isEndpointFailure ? .endpointFailure : .neutral
-            if signal != .neutral { signals[record.entry.webservice, default: []].append(signal) }
+        let signals = records.grouped(by: \.entry.webservice) { record -> CircuitBreaker.Signal? in
+            record.outcome == .delivered ? .delivered : record.isEndpointFailure ? .endpointFailure : nil
         }
         // In name order: two PostgreSQL workers updating the same webservices in different orders
         // would deadlock.

@@ -189,6 +189,34 @@ final class OutboxStoreTests: XCTestCase {
         }
     }
 
+    /// SQLite gives a checkpoint up at once, without the busy handler, while another connection
+    /// checkpoints: a worker's last scrub at stop met its own checkpointer that way and left a
+    /// private event's data in the log (1 run in 6 of SupportTests' privacy test).
+    func testAScrubWaitsOutAnotherConnectionsCheckpoint() throws {
+        try store.enqueue(webservice: "survey", callID: "c1")
+        // Another process holds SQLite's checkpointer lock (byte 121 of the -shm file) for 25 ms.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            """
+            import fcntl, os, sys, time
+            fd = os.open(sys.argv[1], os.O_RDWR)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 121, os.SEEK_SET)
+            print("held", flush=True)
+            time.sleep(0.025)
+            """,
+            scratch.databasePath + "-shm",
+        ]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        defer { holder.waitUntilExit() }
+        XCTAssertEqual(output.fileHandleForReading.readData(ofLength: 4), Data("held".utf8))
+        XCTAssertFalse(try (store.database as? Database)?.checkpoint(.truncate).isComplete ?? true, "the lock is held")
+        XCTAssertTrue(try store.scrubWriteAheadLog(), "the scrub waits for the other checkpoint to end")
+    }
+
     func testEachLeaseLastsItsWebservicesTimeoutPlusTheGrace() throws {
         try store.setWebservice(Webservice(name: "slow", url: "http://127.0.0.1:9/s", timeoutMilliseconds: 20_000))
         let expired = try store.enqueue(webservice: "slow", callID: "lost")

@@ -227,6 +227,8 @@ public final class DeliveryWorker {
             }
         }
         exchangeWithStore(databaseChanged: false, draining: true)
+        // The checkpointer first: its checkpoints would make the last scrub give up.
+        checkpointer?.stop()
         scrubIfDue(force: true)
         if !unrecorded.isEmpty {
             logger.error(

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The outbox database: webservices, events and their attempts, on SQLite or PostgreSQL.
 ///
 /// Every query the worker and the CLI run lives in this type's extensions, so the SQL sits next
@@ -68,7 +70,16 @@ public final class OutboxStore {
     /// returns `true` at once.
     public func scrubWriteAheadLog() throws -> Bool {
         guard let database = database as? Database else { return true }
-        return try database.withBusyTimeout(milliseconds: 50) { try database.checkpoint(.truncate).isComplete }
+        // While another connection checkpoints (the worker's checkpointer, every 10 ms while the
+        // log grows), SQLite gives up at once, without the busy handler: try again meanwhile.
+        let deadline = Timestamp.monotonicNanoseconds() + 50_000_000
+        return try database.withBusyTimeout(milliseconds: 50) {
+            while true {
+                if try database.checkpoint(.truncate).isComplete { return true }
+                if Timestamp.monotonicNanoseconds() >= deadline { return false }
+                usleep(1_000)
+            }
+        }
     }
 
     /// A number that changes whenever another connection commits to a SQLite outbox (`PRAGMA

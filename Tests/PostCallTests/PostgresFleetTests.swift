@@ -132,7 +132,7 @@ final class PostgresFleetTests: EndToEndTestCase {
                 (claims.pendingSlice, ["survey", .integer(Timestamp.now()), 64, 0]),
                 (claims.anythingDue, [.integer(Timestamp.now())]),
                 (claims.nextDueTime, []),
-                (claims.lease, ["w", .integer(Timestamp.now() + 30_000), "[1000,2000,3000]", 0]),
+                (claims.lease, ["w", .integer(Timestamp.now() + 30_000), "[1000,2000,3000]", 0, "survey"]),
                 (OutboxStore.applyOutcomesSQL, [#"[{"id":1000,"owner":"w","attempt":1,"state":"delivered","erase":0,"refund":0}]"#]),
                 ("DELETE FROM outbox WHERE id \(SQLDialect.postgres.inIDs("?"))", ["[1,2,3]"]),
             ] + [

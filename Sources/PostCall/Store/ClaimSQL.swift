@@ -23,7 +23,7 @@ struct ClaimSQL: Sendable {
     /// When the next event falls due: a retry's time (or its webservice's pause's end), or a
     /// lease's expiry; 9e18 when nothing waits.
     let nextDueTime: String
-    /// Leases the listed events of one webservice until a given time (see
+    /// Leases the listed events of one webservice for its timeout past a given time (see
     /// ``OutboxStore/lease(_:to:now:leaseGrace:alone:)``).
     let lease: String
 
@@ -85,7 +85,7 @@ struct ClaimSQL: Sendable {
                 lost_leases = lost_leases + CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END,
                 crash_strikes = crash_strikes + CASE WHEN state = 'in_flight' AND lease_solo = 1 THEN 1 ELSE 0 END,
                 lease_solo = CAST(?4 AS INTEGER),
-                lease_expires_at = CAST(?2 AS BIGINT)
+                lease_expires_at = CAST(?2 AS BIGINT) + coalesce((SELECT timeout_ms FROM webservices WHERE name = ?5), 0)
             WHERE id \(dialect.inIDs("?3"))
             """
     }

@@ -55,7 +55,7 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
             bodyBytes = Int(files.first?.size ?? 0)
             summaries = files.map { FileSummary(field: nil, name: $0.name, size: $0.size, contentType: $0.contentType) }
         }
-        let headerBytes = request.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+        let headerBytes = request.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + Self.headerPunctuation }
         return json(
             method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headerBytes: headerBytes,
             body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: bodyBytes, files: summaries
@@ -71,7 +71,8 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
     /// The JSON kept in `attempts.response`.
     static func responseJSON(status: Int?, headers: ResponseHeaders, bodyPrefix: ArraySlice<UInt8>, bodyBytes: Int) -> String {
         json(
-            method: nil, url: nil, status: status, headerBytes: headers.bytes.count, body: String(decoding: bodyPrefix, as: UTF8.self),
+            method: nil, url: nil, status: status, headerBytes: headers.bytes.count + headers.count * Self.headerPunctuation,
+            body: String(decoding: bodyPrefix, as: UTF8.self),
             bodyBytes: bodyBytes
         ) { writer in
             var first = true
@@ -81,6 +82,9 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
             }
         }
     }
+
+    /// The bytes around a header's name and value in the headers' array: `,["`, `","` and `"]`.
+    private static let headerPunctuation = 8
 
     /// One `["name","value"]` pair of the headers' array, the value masked if it is a secret.
     private static func writeHeader(
@@ -102,12 +106,12 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
 
     /// Written by hand, keys in the order JSONEncoder would sort them: this runs for every
     /// attempt, and JSONEncoder cost more than the HTTP exchange itself. `headers` writes the
-    /// pairs of the headers' array, whose names and values take `headerBytes`.
+    /// pairs of the headers' array, about `headerBytes` long.
     private static func json(
         method: String?, url: String?, status: Int?, headerBytes: Int, body: String, bodyBytes: Int,
         files: [FileSummary]? = nil, headers: (inout JSONWriter) -> Void
     ) -> String {
-        var writer = JSONWriter(capacity: 128 + body.utf8.count + (url?.utf8.count ?? 0) + headerBytes + 8 * 8)
+        var writer = JSONWriter(capacity: 128 + body.utf8.count + (url?.utf8.count ?? 0) + headerBytes)
         writer.raw("{\"body\":")
         writer.string(body)
         writer.raw(",\"body_bytes\":")

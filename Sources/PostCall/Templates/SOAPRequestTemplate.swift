@@ -57,7 +57,7 @@ public struct SOAPRequestTemplate: Sendable {
     }
 
     /// An `xs:any` template must render to well-formed XML whatever the variables hold: they are
-    /// XML-escaped, so rendering it with empty ones shows the template's own structure.
+    /// XML-escaped, so rendering it with sample values shows the template's own structure.
     private static func checkXMLTemplate(_ template: Template, path: SOAPParameterPath) throws {
         let sample = TemplateValues(variables: [:], callID: "", reason: "", eventID: 0, outboxID: "", createdAt: 0, attempt: 1)
         do {

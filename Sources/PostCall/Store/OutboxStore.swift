@@ -73,12 +73,12 @@ public final class OutboxStore {
         // While another connection checkpoints (the worker's checkpointer, every 10 ms while the
         // log grows), SQLite gives up at once, without the busy handler: try again meanwhile.
         let deadline = Timestamp.monotonicNanoseconds() + 50_000_000
-        return try database.withBusyTimeout(milliseconds: 50) {
-            while true {
-                if try database.checkpoint(.truncate).isComplete { return true }
-                if Timestamp.monotonicNanoseconds() >= deadline { return false }
-                usleep(1_000)
-            }
+        while true {
+            // Each try waits for readers only as long as the 50 ms allow.
+            let left = Int32(clamping: (deadline - min(deadline, Timestamp.monotonicNanoseconds())) / 1_000_000)
+            if try database.withBusyTimeout(milliseconds: max(1, left), { try database.checkpoint(.truncate).isComplete }) { return true }
+            if Timestamp.monotonicNanoseconds() >= deadline { return false }
+            usleep(1_000)
         }
     }
 

@@ -40,9 +40,8 @@ struct JSONWriter {
 
     /// Appends `value` as a string literal, quotes included.
     mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        escaped(value)
-        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { string(utf8: $0) }
     }
 
     /// Appends `utf8` as a string literal, quotes included. Bytes that are not UTF-8 (a header

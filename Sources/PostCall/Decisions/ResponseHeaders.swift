@@ -46,7 +46,7 @@ struct ResponseHeaders: Sendable, Equatable, ExpressibleByArrayLiteral {
         let wanted = Array(name.utf8)
         let line = lines.last { line in
             line.name.count == wanted.count
-                && zip(bytes[line.name], wanted).allSatisfy { Self.lowercased($0) == Self.lowercased($1) }
+                && zip(bytes[line.name], wanted).allSatisfy { $0.asciiLowercased == $1.asciiLowercased }
         }
         return line.map { String(decoding: bytes[$0.value], as: UTF8.self) }
     }
@@ -61,9 +61,5 @@ struct ResponseHeaders: Sendable, Equatable, ExpressibleByArrayLiteral {
         bytes.withUnsafeBufferPointer { all in
             for line in lines { body(UnsafeBufferPointer(rebasing: all[line.name]), UnsafeBufferPointer(rebasing: all[line.value])) }
         }
-    }
-
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }

@@ -236,7 +236,7 @@ public enum SecretMasking {
     private static func matches(_ lowercase: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
         for (offset, expected) in lowercase.enumerated() {
             let byte = bytes[start + offset]
-            if (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) != expected { return false }
+            if byte.asciiLowercased != expected { return false }
         }
         return true
     }

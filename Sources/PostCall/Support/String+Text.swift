@@ -14,6 +14,11 @@ extension StringProtocol {
     }
 }
 
+extension UInt8 {
+    /// The byte with ASCII `A` to `Z` lower-cased; any other byte as it is.
+    var asciiLowercased: UInt8 { self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z") ? self | 0x20 : self }
+}
+
 extension BinaryInteger {
     /// Decimal digits, zero-padded to `width`.
     func zeroPadded(_ width: Int) -> String {

@@ -303,11 +303,11 @@ final class OutboxStoreTests: XCTestCase {
     }
 
     /// A worker leaves the write lock free after each of its transactions, so an IVR insert that
-    /// found it taken finds it free at its next look (see `Database.pauseBetweenWritesMicroseconds`).
+    /// found it taken finds it free at its next look (see `WriteLockPause`).
     func testAWorkersConnectionLeavesTheWriteLockFreeBetweenItsTransactions() throws {
         // Used by one thread at a time: the other waits for the group.
         nonisolated(unsafe) let worker = try Database(path: scratch.databasePath)
-        worker.pauseBetweenWritesMicroseconds = 300_000
+        worker.writeLockPause = WriteLockPause(minimumMicroseconds: 300_000)
         let ivr = try Database(path: scratch.databasePath, busyTimeoutMilliseconds: 0)
         try worker.writeTransaction { try worker.run("UPDATE outbox_meta SET scrubs_done = scrubs_done") }
         let ended = Timestamp.monotonicNanoseconds()
@@ -326,6 +326,17 @@ final class OutboxStoreTests: XCTestCase {
         group.wait()
         let pause = try XCTUnwrap(began.values.first) - ended
         XCTAssertGreaterThanOrEqual(pause, 250_000_000, "the worker took the lock again before its pause ended")
+    }
+
+    /// After a hold long enough that an insert meeting it sleeps longer, the pause lasts that sleep.
+    func testALongerHoldLeavesTheWriteLockFreeLonger() throws {
+        let worker = try Database(path: scratch.databasePath)
+        worker.writeLockPause = WriteLockPause(minimumMicroseconds: 0)
+        // 40 ms: an insert that met all of it sleeps 20 ms between its looks at 33 and 53 ms.
+        try worker.writeTransaction { usleep(40_000) }
+        let ended = Timestamp.monotonicNanoseconds()
+        let began = try worker.writeTransaction { Timestamp.monotonicNanoseconds() }
+        XCTAssertGreaterThanOrEqual(began - ended, 20_000_000, "the worker took the lock again before the insert's next look")
     }
 }
 

@@ -377,7 +377,7 @@ public final class DeliveryWorker {
     /// waited (nginx at concurrency 64, all slots for one webservice: about 29,000 events/s
     /// without these, 34,000 with half the concurrency of them).
     ///
-    /// The store's pause between writes (see ``OutboxStore/workerPauseBetweenWritesMicroseconds``)
+    /// The store's pause between writes (see ``WriteLockPause``)
     /// stretches each round trip to about 3 ms, and a claim is sent as soon as the last one's
     /// events arrive, so it takes about half of what may be held (nginx at 64, 300,000 events:
     /// the loop waited with nothing to start 3.1 s of 10.5 with twice the concurrency, 0.8 s of

@@ -95,30 +95,30 @@ public final class Database: SQLConnection {
 
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
-    /// How long this connection leaves the write lock free after each of its transactions
-    /// before it takes the lock again; 0 by default.
-    ///
-    /// SQLite has one write lock per file, and a writer that finds it taken polls: the busy
-    /// handler of `sqlite3_busy_timeout` looks again after 1 ms, 3, 8, 18... A worker writing
-    /// back to back held the lock a third of the time, so an IVR insert often lost three or four
-    /// looks in a row (p99 22 to 84 ms while a worker drained a backlog to nginx, measured).
-    /// After a pause longer than the sleep between two looks, a look that found the lock taken
-    /// is followed by one that finds it free, once the transaction it met has ended.
-    public var pauseBetweenWritesMicroseconds: UInt64 = 0
-    private var lastTransactionEnded: UInt64 = 0
+    /// Whether, and how long, this connection leaves the write lock free after each of its
+    /// transactions before it takes the lock again (see ``WriteLockPause``); `nil` by default.
+    /// A worker writing back to back held the lock a third of the time, so an IVR insert often
+    /// lost three or four looks in a row (p99 22 to 84 ms while a worker drained a backlog to
+    /// nginx, measured).
+    var writeLockPause: WriteLockPause?
+    /// When the last transaction took the lock and when it ended (monotonic nanoseconds).
+    private var lastTransaction: (began: UInt64, ended: UInt64) = (0, 0)
 
     /// IMMEDIATE takes the write lock up front, so a busy database makes us wait at BEGIN (where
     /// the busy timeout applies) rather than fail halfway through with a deadlock.
     public func beginWriteTransaction() throws {
-        if pauseBetweenWritesMicroseconds > 0 {
-            let elapsed = (Timestamp.monotonicNanoseconds() - lastTransactionEnded) / 1000
-            if elapsed < pauseBetweenWritesMicroseconds { usleep(useconds_t(pauseBetweenWritesMicroseconds - elapsed)) }
+        if let writeLockPause {
+            let hold = lastTransaction.ended > lastTransaction.began ? (lastTransaction.ended - lastTransaction.began) / 1_000 : 0
+            let pause = writeLockPause.microseconds(afterHolding: hold)
+            let elapsed = (Timestamp.monotonicNanoseconds() - lastTransaction.ended) / 1_000
+            if elapsed < pause { usleep(useconds_t(pause - elapsed)) }
         }
         try execute("BEGIN IMMEDIATE")
+        lastTransaction.began = Timestamp.monotonicNanoseconds()
     }
 
     public func endTransaction(commit: Bool) throws {
-        defer { lastTransactionEnded = Timestamp.monotonicNanoseconds() }
+        defer { lastTransaction.ended = Timestamp.monotonicNanoseconds() }
         try execute(commit ? "COMMIT" : "ROLLBACK")
     }
 

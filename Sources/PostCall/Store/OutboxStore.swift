@@ -97,15 +97,8 @@ public final class OutboxStore {
     func prepareForWorker() throws {
         guard let database = database as? Database else { return }
         try database.execute("PRAGMA ignore_check_constraints = ON; PRAGMA wal_autocheckpoint = 0")
-        database.pauseBetweenWritesMicroseconds = Self.workerPauseBetweenWritesMicroseconds
+        database.writeLockPause = .worker
     }
-
-    /// A worker's pause between its write transactions on SQLite (see ``Database/pauseBetweenWritesMicroseconds``):
-    /// longer than the 2 ms the busy handler sleeps between its second and third look, so an
-    /// insert that found the lock taken has it by its third look (3 ms) whenever the transaction
-    /// it waited for ended by then. (1.5 ms covers only the first sleep: IVR insert p99 6.1 to
-    /// 9.8 ms, measured.)
-    static let workerPauseBetweenWritesMicroseconds: UInt64 = 2_100
 
     /// Settings for a connection that only reads a few counters now and then: a small cache.
     func prepareForMetrics() throws {

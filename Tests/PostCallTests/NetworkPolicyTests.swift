@@ -85,4 +85,23 @@ final class NetworkGuardTests: EndToEndTestCase {
             XCTAssertTrue(bad.stderr.contains("--deny-networks: \"intranet\" is not a network"), bad.stderr)
         }
     }
+
+    /// A proxy from the environment would make every socket the proxy's, and the proxy would
+    /// connect to whatever the URL names: with a guard on, deliveries go straight to the receiver.
+    func testAProxyInTheEnvironmentCannotCarryDeliveriesPastTheGuard() throws {
+        try on(.sqlite) {
+            let proxy = try TestHTTPServer(scratch: scratch)
+            try set(["direct", "--url", "\(server.baseURL)/x", "--param", "call={{call_id}}"])
+            let id = try store.enqueue(webservice: "direct", callID: "c-1")
+            let guarded = try WorkerProcess(
+                database: db, logPath: scratch.path("guarded.log"), arguments: ["--deny-networks", "10.0.0.0/8"],
+                environment: ["http_proxy": proxy.baseURL, "all_proxy": proxy.baseURL, "no_proxy": ""])
+            let events = try waitForFinalStates(store, ids: [id])
+            XCTAssertEqual(guarded.stop(), 0, guarded.output)
+            XCTAssertEqual(events[id]?.state, .delivered)
+            XCTAssertEqual(try server.requests().map(\.target), ["/x"], "the receiver was not reached directly")
+            XCTAssertEqual(try proxy.requests().count, 0, "a delivery went through the proxy")
+            XCTAssertTrue(guarded.output.contains("a proxy is set in the environment"), guarded.output)
+        }
+    }
 }

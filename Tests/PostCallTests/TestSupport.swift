@@ -73,13 +73,14 @@ final class WorkerProcess {
     let process = Process()
     let logPath: String
 
-    init(database: String, logPath: String, arguments: [String] = []) throws {
+    init(database: String, logPath: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         self.logPath = logPath
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath])
         }
         process.executableURL = postcallExecutable
         process.arguments = ["worker", "--db", database] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
         process.standardError = log

@@ -141,6 +141,9 @@ public final class DeliveryWorker {
         self.storeThread = StoreThread(finished: { [unowned multi] in multi.wakeUp() })
     }
 
+    /// The variables libcurl takes a proxy from.
+    private static let proxyVariables = ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+
     /// How the worker learns of new events, for its start-up line.
     private var wakeup: String {
         switch notifier {
@@ -165,6 +168,11 @@ public final class DeliveryWorker {
                 "deny_networks": "\(configuration.networkPolicy.denied.map(\.description).joined(separator: ","))",
                 "allow_networks": "\(configuration.networkPolicy.allowed.map(\.description).joined(separator: ","))",
             ])
+        if !configuration.networkPolicy.denied.isEmpty, let proxy = Self.proxyVariables.first(where: { getenv($0) != nil }) {
+            logger.warning(
+                "a proxy is set in the environment; deliveries go straight to the receivers instead, since --deny-networks checks each receiver's own address",
+                metadata: ["variable": "\(proxy)"])
+        }
         for directory in fileAccess.directories where access(directory, R_OK | X_OK) != 0 {
             logger.warning(
                 "a folder files are read from is missing or unreadable; uploads from it fail until it is there",

@@ -82,7 +82,13 @@ final class HTTPTransfer {
             defaultCAFile = String(cString: defaultCA.assumingMemoryBound(to: CChar.self))
         }
         if !networkPolicy.denied.isEmpty {
-            try Self.check([postcall_easy_setopt_opensocket_callback(easy, HTTPTransfer.openSocket, userdata)])
+            try Self.check([
+                postcall_easy_setopt_opensocket_callback(easy, HTTPTransfer.openSocket, userdata),
+                // Straight to the receiver, never through a proxy named in the environment
+                // (`http_proxy`, `https_proxy`, `all_proxy`): the socket would then be the
+                // proxy's, the receiver's address unchecked, and the proxy would reach it for us.
+                postcall_easy_setopt_string(easy, CURLOPT_PROXY, ""),
+            ])
         }
     }
 

@@ -110,6 +110,43 @@ final class TemplateTests: XCTestCase {
         }
     }
 
+    /// Eight bytes at a time are let through only when none of them needs a look: every byte
+    /// value, at every position of a word.
+    func testJSONWriterScansEightBytesAtATimeWithoutMissingOne() {
+        for byte in 0...255 {
+            let needsLook = byte < 0x20 || byte == 0x22 || byte == 0x5C || byte >= 0x80
+            for position in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(byte)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                XCTAssertEqual(JSONWriter.mayEndRun(word), needsLook, "byte \(byte) at \(position)")
+            }
+        }
+        // Escaped the same as byte by byte, wherever the byte stands in a value of any length.
+        for byte in [0x00, 0x0A, 0x1F, 0x22, 0x5C, 0x7F, 0xC3, 0xE2] {
+            for length in 1...20 {
+                for position in 0..<length {
+                    var value = [UInt8](repeating: UInt8(ascii: "b"), count: length)
+                    value[position] = UInt8(byte)
+                    var writer = JSONWriter()
+                    value.withUnsafeBufferPointer { writer.escaped(utf8: $0) }
+                    var expected = [UInt8]()
+                    for byte in value {
+                        switch byte {
+                        case 0x0A: expected += Array("\\n".utf8)
+                        case 0x22: expected += Array("\\\"".utf8)
+                        case 0x5C: expected += Array("\\\\".utf8)
+                        case 0x00: expected += Array("\\u0000".utf8)
+                        case 0x1F: expected += Array("\\u001f".utf8)
+                        default: expected.append(byte)
+                        }
+                    }
+                    XCTAssertEqual(writer.text, String(decoding: expected, as: UTF8.self), "byte \(byte) at \(position) of \(length)")
+                }
+            }
+        }
+    }
+
     func testExchangeSummaryJSONRoundTrips() throws {
         let request = HTTPRequest(
             method: "POST", url: "http://u:pw@h/x?a=\"", headers: [.init(name: "X-A", value: tricky), .init(name: "Authorization", value: "Bearer abc")],

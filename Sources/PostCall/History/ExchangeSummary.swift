@@ -58,7 +58,7 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
         let headerBytes = request.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + Self.headerPunctuation }
         return json(
             method: request.method, url: SecretMasking.maskURL(request.url), status: nil, headerBytes: headerBytes,
-            body: String(decoding: body.prefix(HTTPTransfer.keptBodyBytes), as: UTF8.self), bodyBytes: bodyBytes, files: summaries
+            body: body.prefix(HTTPTransfer.keptBodyBytes), bodyBytes: bodyBytes, files: summaries
         ) { writer in
             for (index, header) in request.headers.enumerated() {
                 var name = header.name
@@ -72,8 +72,7 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
     static func responseJSON(status: Int?, headers: ResponseHeaders, bodyPrefix: ArraySlice<UInt8>, bodyBytes: Int) -> String {
         json(
             method: nil, url: nil, status: status, headerBytes: headers.bytes.count + headers.count * Self.headerPunctuation,
-            body: String(decoding: bodyPrefix, as: UTF8.self),
-            bodyBytes: bodyBytes
+            body: bodyPrefix, bodyBytes: bodyBytes
         ) { writer in
             var first = true
             headers.forEachLine { name, value in
@@ -108,12 +107,13 @@ public struct ExchangeSummary: Codable, Sendable, Equatable {
     /// attempt, and JSONEncoder cost more than the HTTP exchange itself. `headers` writes the
     /// pairs of the headers' array, about `headerBytes` long.
     private static func json(
-        method: String?, url: String?, status: Int?, headerBytes: Int, body: String, bodyBytes: Int,
+        method: String?, url: String?, status: Int?, headerBytes: Int, body: ArraySlice<UInt8>, bodyBytes: Int,
         files: [FileSummary]? = nil, headers: (inout JSONWriter) -> Void
     ) -> String {
-        var writer = JSONWriter(capacity: 128 + body.utf8.count + (url?.utf8.count ?? 0) + headerBytes)
+        var writer = JSONWriter(capacity: 128 + body.count + (url?.utf8.count ?? 0) + headerBytes)
         writer.raw("{\"body\":")
-        writer.string(body)
+        // Bytes that are not UTF-8 (a body cut inside a character) are replaced when the text is made.
+        body.withUnsafeBufferPointer { writer.string(utf8: $0) }
         writer.raw(",\"body_bytes\":")
         writer.number(bodyBytes)
         if let files {

@@ -110,6 +110,13 @@ final class TemplateTests: XCTestCase {
         }
     }
 
+    func testEventKeysAreTheOutboxIDAndTheEventID() {
+        for id: Int64 in [0, 1, 9, 10, 99, 100, 1_234_567, .max, -5] {
+            XCTAssertEqual(TemplateValues.eventKey(outboxID: "0123456789abcdef0123456789abcdef", eventID: id), "0123456789abcdef0123456789abcdef-\(id)")
+        }
+        XCTAssertEqual(TemplateValues.eventKey(outboxID: "", eventID: 42), "-42")
+    }
+
     /// Eight bytes at a time are let through only when none of them needs a look: every byte
     /// value, at every position of a word.
     func testJSONWriterScansEightBytesAtATimeWithoutMissingOne() {

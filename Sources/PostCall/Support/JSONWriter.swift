@@ -50,25 +50,13 @@ struct JSONWriter: ~Copyable {
         literal.withUTF8Buffer { append($0) }
     }
 
-    /// Appends `value` in decimal, digit by digit (`String(value)` went through a protocol witness
-    /// and made a string for each of every attempt's numbers), from the last digit, in place.
+    /// Appends `value` in decimal (`String(value)` went through a protocol witness and made a
+    /// string for each of every attempt's numbers).
     mutating func number(_ value: Int) {
-        if value < 0 { append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits = 1
-        var rest = magnitude / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        reserve(digits)
-        var index = count + digits - 1
-        repeat {
-            base[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            index -= 1
-        } while magnitude > 0
-        count += digits
+        let length = DecimalText.length(of: Int64(value))
+        reserve(length)
+        DecimalText.write(Int64(value), at: base + count)
+        count += length
     }
 
     /// Appends `value` as a string literal, quotes included.

@@ -19,13 +19,29 @@ public struct TemplateValues: Sendable {
         variables: [String: String], callID: String, reason: String, eventID: Int64, outboxID: String,
         createdAt: Milliseconds, attempt: Int
     ) {
-        self.eventKey = outboxID + "-" + String(eventID)
+        self.eventKey = Self.eventKey(outboxID: outboxID, eventID: eventID)
         self.variables = variables
         self.callID = callID
         self.reason = reason
         self.eventID = eventID
         self.createdAt = createdAt
         self.attempt = attempt
+    }
+
+    /// `<outbox id>-<event id>`, made in one allocation: it is every request's Idempotency-Key,
+    /// and two string appends cost 1,200 instructions an event.
+    static func eventKey(outboxID: String, eventID: Int64) -> String {
+        var outboxID = outboxID
+        return outboxID.withUTF8 { prefix in
+            let length = prefix.count + 1 + DecimalText.length(of: eventID)
+            return String(unsafeUninitializedCapacity: length) { buffer in
+                guard let base = buffer.baseAddress else { return 0 }
+                if let source = prefix.baseAddress { base.update(from: source, count: prefix.count) }
+                base[prefix.count] = UInt8(ascii: "-")
+                DecimalText.write(eventID, at: base + prefix.count + 1)
+                return length
+            }
+        }
     }
 
     /// The value of `name`; a missing variable is the empty string.

@@ -218,13 +218,14 @@ def raw_curl(args, sink, work, events, concurrency):
     return events / (time.monotonic() - started), (children_cpu() - before) / events * 1e6
 
 
-# The IVR while a worker drains: an insert every 5 ms, each timed, until SIGTERM; then the
-# milliseconds, one per line.
+# The IVR while a worker drains: says it is ready, then inserts every 5 ms, each timed, until
+# SIGTERM; then the milliseconds, one per line.
 IVR_INSERTER = r"""
 import signal, sqlite3, sys, time
 stopping = []
 signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
 ivr = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+print("ready", flush=True)
 timings, n = [], 0
 while not stopping:
     before = time.monotonic()
@@ -248,6 +249,7 @@ def throughput_run(args, sink, work, concurrency):
     # The IVR is a process of its own, as a real one is: as a thread of this one it shared the
     # interpreter's lock with the sampling below and counted those waits as insert time.
     inserter = subprocess.Popen([sys.executable, "-c", IVR_INSERTER, outbox.path, VARIABLES], stdout=subprocess.PIPE, text=True)
+    inserter.stdout.readline()
     started = time.monotonic()
     wait_until(lambda: outbox.delivered_count() >= args.events,
                lambda: samples.update({w.pid: proc_stat(w.pid) for w in workers}))

@@ -1,5 +1,3 @@
-import Glibc
-
 /// Compact JSON text built in a byte buffer.
 ///
 /// The attempt summaries are written for every delivery; building them with string

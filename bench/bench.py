@@ -27,6 +27,12 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   one local PostgreSQL server (Debian's, started in a temporary folder with its default settings,
   synchronous_commit on), next to the same on one SQLite file; events/s and CPU per event. First,
   insert to delivered on PostgreSQL for --latency-events inserted one at a time through psql.
+- alternatives: issue 14's table. A backlog of --alternatives-events at --concurrency to nginx:
+  postcall, the C loop and curl as in throughput, then two other ways to drain it, in a virtual
+  environment with aiohttp and huey from PyPI: a hand-written asyncio + aiohttp + sqlite3 outbox
+  worker on postcall's own outbox (bench/alternatives/asyncio_worker.py) and huey's consumer
+  with its SQLite storage and as many threads (bench/alternatives/huey_drain.py); events/s and
+  CPU per event of each.
 """
 import argparse
 import http.client
@@ -589,8 +595,54 @@ def fleet(args, receiver, work):
         server.stop()
 
 
+def alternatives_python(work):
+    """A virtual environment with aiohttp and huey, from PyPI, for the alternatives."""
+    venv = os.path.join(work, "venv")
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        made = subprocess.run([sys.executable, "-m", "venv", venv], capture_output=True, text=True)
+        if made.returncode != 0:
+            raise SystemExit("alternatives: cannot make a virtual environment for aiohttp and huey"
+                             f" (on Debian: apt-get install python3-venv): {made.stderr.strip()}")
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "aiohttp", "huey"], check=True)
+    return python
+
+
+def alternatives(args, receiver, work):
+    """The issue's table: postcall, the C loop and curl against a hand-written asyncio outbox worker
+    and huey, the same backlog and POSTs to nginx at one concurrency."""
+    sink = NginxSink(work)
+    try:
+        python = alternatives_python(work)
+        events, concurrency = args.alternatives_events, args.concurrency
+        run = throughput_run(argparse.Namespace(**{**vars(args), "events": events, "workers": 1}), sink, work, concurrency)
+        outbox = Outbox(args, work, "alternatives-asyncio.db")
+        outbox.webservice("bench", sink.url + "/bench/{{call_id}}")
+        outbox.backlog("bench", events)
+        outbox_id = outbox.ivr.execute("SELECT outbox_id FROM outbox_meta").fetchone()[0]
+        script = os.path.join(ROOT, "bench", "alternatives")
+        hand_written = subprocess.run(
+            [python, os.path.join(script, "asyncio_worker.py"), outbox.path, sink.url, str(concurrency), USER_AGENT, outbox_id],
+            check=True, capture_output=True, text=True).stdout.split()
+        if outbox.remaining():
+            raise SystemExit(f"alternatives: the asyncio worker left {outbox.remaining()} events undelivered")
+        huey = subprocess.run(
+            [python, os.path.join(script, "huey_drain.py"), work, sink.url, str(events), str(concurrency), USER_AGENT, outbox_id],
+            check=True, capture_output=True, text=True).stdout.split()
+    finally:
+        sink.stop()
+    print(f"alternatives: a backlog of {events:,} events at concurrency {concurrency} to nginx, one process each")
+    print("  contestant                                        events/s   CPU/event")
+    rows = [("C loop over one libcurl multi handle", *run["c"]), ("curl --parallel", *run["cli"]),
+            ("postcall worker", run["rate"], run["cpu_us"]),
+            ("asyncio + aiohttp + sqlite3 outbox worker", float(hand_written[0]), float(hand_written[1])),
+            (f"huey, SqliteHuey, {concurrency} threads", float(huey[0]), float(huey[1]))]
+    for name, rate, cpu in rows:
+        print(f"  {name:<46} {rate:>9,.0f}   {cpu:>6.0f} us")
+
+
 SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss, "upload": upload,
-             "fleet": fleet}
+             "fleet": fleet, "alternatives": alternatives}
 
 
 def main():
@@ -599,6 +651,7 @@ def main():
     parser.add_argument("--events", type=int, default=50000, help="backlog of the throughput scenario")
     parser.add_argument("--latency-events", type=int, default=500)
     parser.add_argument("--fleet-events", type=int, default=20000, help="backlog of the fleet scenario, per run")
+    parser.add_argument("--alternatives-events", type=int, default=20000, help="backlog of the alternatives scenario")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64, help="of the worker, in every scenario but throughput and rss")
     parser.add_argument("--sweep", type=lambda text: [int(c) for c in text.split(",")], default=[64, 128, 256],

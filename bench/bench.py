@@ -2,7 +2,7 @@
 """postcall benchmark. Not a test: the figures depend on the machine. Build first:
 
     swift build -c release --product postcall
-    python3 bench/bench.py                  # every scenario, about two minutes
+    python3 bench/bench.py                  # every scenario, several minutes
     python3 bench/bench.py throughput       # or one: throughput, latency, claim, mixed, rss
 
 Each scenario starts the receiver in Tests/Fixtures/http_recorder.py on 127.0.0.1, fills the

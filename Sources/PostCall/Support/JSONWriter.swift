@@ -1,60 +1,26 @@
 /// Compact JSON text built in a byte buffer.
 ///
 /// The attempt summaries are written for every delivery; building them with string
-/// concatenation cost more per event than SQLite's insert of the result. The buffer is its own
-/// (not an array): an append to an array costs a uniqueness and a capacity check and a generic
-/// copy, about 100 instructions, and a summary takes twenty of them.
+/// concatenation cost more per event than SQLite's insert of the result.
 struct JSONWriter: ~Copyable {
-    private var base: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    private(set) var count = 0
+    private var buffer: ByteBuffer
 
     init(capacity: Int = 256) {
-        self.capacity = max(capacity, 16)
-        base = .allocate(capacity: self.capacity)
+        buffer = ByteBuffer(capacity: capacity)
     }
-
-    deinit { base.deallocate() }
 
     /// The JSON, any bytes that are not UTF-8 replaced (U+FFFD).
-    var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
-
-    /// Makes room for `extra` more bytes.
-    private mutating func reserve(_ extra: Int) {
-        guard count + extra > capacity else { return }
-        let grown = max(capacity * 2, count + extra)
-        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-        larger.update(from: base, count: count)
-        base.deallocate()
-        base = larger
-        capacity = grown
-    }
-
-    private mutating func append(_ byte: UInt8) {
-        reserve(1)
-        base[count] = byte
-        count += 1
-    }
-
-    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        reserve(bytes.count)
-        (base + count).update(from: source, count: bytes.count)
-        count += bytes.count
-    }
+    var text: String { String(decoding: buffer.bytes, as: UTF8.self) }
 
     /// Appends JSON syntax as is.
     mutating func raw(_ literal: StaticString) {
-        literal.withUTF8Buffer { append($0) }
+        literal.withUTF8Buffer { buffer.append($0) }
     }
 
     /// Appends `value` in decimal (`String(value)` went through a protocol witness and made a
     /// string for each of every attempt's numbers).
     mutating func number(_ value: Int) {
-        let length = DecimalText.length(of: Int64(value))
-        reserve(length)
-        DecimalText.write(Int64(value), at: base + count)
-        count += length
+        buffer.append(count: DecimalText.length(of: Int64(value))) { DecimalText.write(Int64(value), at: $0) }
     }
 
     /// Appends `value` as a string literal, quotes included.
@@ -67,9 +33,9 @@ struct JSONWriter: ~Copyable {
     /// from a server that sends Latin-1) are replaced when the text is made (``text``): the
     /// replacement never takes an ASCII byte with it, so the quotes and escapes stay.
     mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
-        append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: "\""))
         escaped(utf8: utf8)
-        append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: "\""))
     }
 
     /// Appends `value` escaped for the inside of a string literal.
@@ -115,7 +81,7 @@ struct JSONWriter: ~Copyable {
         }
         while index < utf8.count && !Self.endsRun(utf8[index]) { index += 1 }
         guard index < utf8.count else {
-            append(utf8)
+            buffer.append(utf8)
             return
         }
         var runStart = 0
@@ -126,7 +92,7 @@ struct JSONWriter: ~Copyable {
                 index += 1
                 continue
             }
-            append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            buffer.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
             case UInt8(ascii: "\\"): raw("\\\\")
@@ -138,8 +104,8 @@ struct JSONWriter: ~Copyable {
             case 0..<0x20:
                 raw("\\u00")
                 Self.hexDigits.withUTF8Buffer { hex in
-                    append(hex[Int(byte >> 4)])
-                    append(hex[Int(byte & 0x0f)])
+                    buffer.append(hex[Int(byte >> 4)])
+                    buffer.append(hex[Int(byte & 0x0f)])
                 }
             // U+2028 and U+2029 (E2 80 A8/A9) are valid JSON but break JavaScript receivers that
             // eval or embed it.
@@ -147,11 +113,11 @@ struct JSONWriter: ~Copyable {
                 raw(utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029")
                 index += 2
             default:
-                append(byte)
+                buffer.append(byte)
             }
             index += 1
             runStart = index
         }
-        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+        buffer.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
     }
 }

@@ -86,6 +86,28 @@ final class NetworkGuardTests: EndToEndTestCase {
         }
     }
 
+    /// Without a guard, a proxy named in the environment carries the deliveries, as libcurl
+    /// does by default: the worker tells libcurl there is none only when no variable names one.
+    func testWithoutAGuardAProxyInTheEnvironmentCarriesTheDeliveries() throws {
+        try on(.sqlite) {
+            let proxy = try TestHTTPServer(scratch: scratch)
+            try set(["direct", "--url", "\(server.baseURL)/x", "--param", "call={{call_id}}"])
+            for (index, variable) in ["http_proxy", "ALL_PROXY"].enumerated() {
+                let id = try store.enqueue(webservice: "direct", callID: "c-\(index)")
+                // The others empty, as unset: the test's own environment may name a proxy too.
+                var environment = ["no_proxy": "", "NO_PROXY": ""]
+                for name in ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] { environment[name] = "" }
+                environment[variable] = proxy.baseURL
+                let worker = try WorkerProcess(database: db, logPath: scratch.path("\(variable).log"), environment: environment)
+                let events = try waitForFinalStates(store, ids: [id])
+                XCTAssertEqual(worker.stop(), 0, worker.output)
+                XCTAssertEqual(events[id]?.state, .delivered, variable)
+                XCTAssertEqual(try proxy.requests().count, index + 1, "\(variable): the delivery did not go through the proxy")
+            }
+            XCTAssertEqual(try server.requests().count, 0, "a delivery went straight to the receiver")
+        }
+    }
+
     /// A proxy from the environment would make every socket the proxy's, and the proxy would
     /// connect to whatever the URL names: with a guard on, deliveries go straight to the receiver.
     func testAProxyInTheEnvironmentCannotCarryDeliveriesPastTheGuard() throws {

@@ -141,9 +141,6 @@ public final class DeliveryWorker {
         self.storeThread = StoreThread(finished: { [unowned multi] in multi.wakeUp() })
     }
 
-    /// The variables libcurl takes a proxy from.
-    private static let proxyVariables = ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
-
     /// How the worker learns of new events, for its start-up line.
     private var wakeup: String {
         switch notifier {
@@ -168,7 +165,7 @@ public final class DeliveryWorker {
                 "deny_networks": "\(configuration.networkPolicy.denied.map(\.description).joined(separator: ","))",
                 "allow_networks": "\(configuration.networkPolicy.allowed.map(\.description).joined(separator: ","))",
             ])
-        if !configuration.networkPolicy.denied.isEmpty, let proxy = Self.proxyVariables.first(where: { getenv($0) != nil }) {
+        if !configuration.networkPolicy.denied.isEmpty, let proxy = HTTPTransfer.proxyVariableSet {
             logger.warning(
                 "a proxy is set in the environment; deliveries go straight to the receivers instead, since --deny-networks checks each receiver's own address",
                 metadata: ["variable": "\(proxy)"])

@@ -50,6 +50,17 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(try store.events(matching: HistoryFilter()).count, 1, "rejected inserts must leave nothing behind")
     }
 
+    /// The list a lease's statement takes, written digit by digit: what JSON (and SQLite's
+    /// `json_each`) reads back as the same ids.
+    func testIDListsAreJSONArrays() throws {
+        let lists: [[Int64]] = [[], [0], [7], [9, 10, 99, 100], [-5, 1_234_567, .max, .min]]
+        for ids in lists {
+            let text = OutboxStore.jsonArray(ids)
+            XCTAssertEqual(text, "[" + ids.map(String.init).joined(separator: ",") + "]")
+            XCTAssertEqual(try JSONDecoder().decode([Int64].self, from: Data(text.utf8)), ids)
+        }
+    }
+
     func testClaimLeasesDueRowsOnce() throws {
         for index in 0..<10 { try store.enqueue(webservice: "survey", callID: "c\(index)") }
         let now = Timestamp.now()

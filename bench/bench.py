@@ -14,6 +14,9 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   run flat out; then the same POSTs, same concurrency, no database, from a C program over one
   libcurl multi handle (bench/curl_loop.c, built with cc) and from the curl command line
   (curl --parallel), with their CPU per event; the ratio is postcall against the C loop.
+- ivr: --ivr-runs drains of --ivr-events each at --concurrency to nginx, with the same inserter
+  as throughput's (one event every 5 ms from a process of its own, about 1,200 a run); the
+  inserts' p50/p99/p99.9/max and how many took over 5 and over 10 ms.
 - latency: events inserted one at a time on an idle system; from the insert's commit to the
   request's arrival at the receiver (microseconds, both on this host's clock) p50/p99/max, next
   to the floor (a POST sent straight to that receiver) and the history's whole-ms figures.
@@ -243,6 +246,24 @@ print("\n".join(f"{t:.3f}" for t in timings))
 """
 
 
+def drain_with_ivr(outbox, workers, events):
+    """Waits for `events` deliveries while an IVR inserts; returns the seconds, the inserts' milliseconds
+    and each worker's last (CPU seconds, peak RSS)."""
+    samples = {}
+    # The IVR is a process of its own, as a real one is: as a thread of this one it shared the
+    # interpreter's lock with the sampling below and counted those waits as insert time.
+    inserter = subprocess.Popen([sys.executable, "-c", IVR_INSERTER, outbox.path, VARIABLES], stdout=subprocess.PIPE, text=True)
+    inserter.stdout.readline()
+    started = time.monotonic()
+    wait_until(lambda: outbox.delivered_count() >= events,
+               lambda: samples.update({w.pid: proc_stat(w.pid) for w in workers}))
+    elapsed = time.monotonic() - started
+    inserter.terminate()
+    insert_ms = [float(line) for line in inserter.communicate()[0].split()]
+    samples.update({w.pid: proc_stat(w.pid) for w in workers})
+    return elapsed, insert_ms, samples
+
+
 def throughput_run(args, sink, work, concurrency):
     """One backlog drained at one concurrency: postcall, then the C loop and the curl command line."""
     outbox = Outbox(args, work, f"throughput-{concurrency}.db")
@@ -251,18 +272,7 @@ def throughput_run(args, sink, work, concurrency):
     # Every slot for the one webservice, so the worker keeps as many requests in flight as the
     # references do (by default one webservice gets three quarters of them).
     workers = outbox.workers(args.workers, concurrency, ["--webservice-concurrency", str(concurrency)])
-    samples = {}
-    # The IVR is a process of its own, as a real one is: as a thread of this one it shared the
-    # interpreter's lock with the sampling below and counted those waits as insert time.
-    inserter = subprocess.Popen([sys.executable, "-c", IVR_INSERTER, outbox.path, VARIABLES], stdout=subprocess.PIPE, text=True)
-    inserter.stdout.readline()
-    started = time.monotonic()
-    wait_until(lambda: outbox.delivered_count() >= args.events,
-               lambda: samples.update({w.pid: proc_stat(w.pid) for w in workers}))
-    elapsed = time.monotonic() - started
-    inserter.terminate()
-    insert_ms = [float(line) for line in inserter.communicate()[0].split()]
-    samples.update({w.pid: proc_stat(w.pid) for w in workers})
+    elapsed, insert_ms, samples = drain_with_ivr(outbox, workers, args.events)
     stop(workers)
     delivered = outbox.delivered_count()
     # The same number of requests in flight in total as the workers keep.
@@ -335,6 +345,32 @@ async def main():
     await asyncio.sleep(3600)
 asyncio.run(main())
 """
+
+
+def ivr(args, receiver, work):
+    """The IVR's inserts through a drain long enough for their p99 to mean something (a throughput
+    row's few hundred inserts make it their third slowest)."""
+    sink = NginxSink(work)
+    try:
+        runs = []
+        for run in range(args.ivr_runs):
+            outbox = Outbox(args, work, f"ivr-{run}.db")
+            outbox.webservice("bench", sink.url + "/bench/{{call_id}}")
+            outbox.backlog("bench", args.ivr_events)
+            workers = outbox.workers(1, args.concurrency, ["--webservice-concurrency", str(args.concurrency)])
+            elapsed, insert_ms, _ = drain_with_ivr(outbox, workers, args.ivr_events)
+            stop(workers)
+            runs.append((args.ivr_events / elapsed, insert_ms))
+    finally:
+        sink.stop()
+    print(f"ivr: {args.ivr_events:,} events drained to nginx at concurrency {args.concurrency} while another process inserts "
+          "one event every 5 ms (Python's sqlite3: synchronous = FULL, its default busy handler), each insert timed")
+    print("  events/s   inserts   p50 / p99 / p99.9 / max ms   over 5 ms   over 10 ms")
+    for rate, insert_ms in runs:
+        figures = " / ".join(f"{value:.1f}" for value in
+                             (percentile(insert_ms, .5), percentile(insert_ms, .99), percentile(insert_ms, .999), max(insert_ms)))
+        print(f"  {rate:>8,.0f}   {len(insert_ms):>7,}   {figures:>26}   {sum(t > 5 for t in insert_ms):>9}"
+              f"   {sum(t > 10 for t in insert_ms):>10}")
 
 
 def arrivals(path):
@@ -641,7 +677,7 @@ def alternatives(args, receiver, work):
         print(f"  {name:<46} {rate:>9,.0f}   {cpu:>6.0f} us")
 
 
-SCENARIOS = {"throughput": throughput, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss, "upload": upload,
+SCENARIOS = {"throughput": throughput, "ivr": ivr, "latency": latency, "claim": claim, "mixed": mixed, "rss": rss, "upload": upload,
              "fleet": fleet, "alternatives": alternatives}
 
 
@@ -649,6 +685,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenarios", nargs="*", help="any of: " + ", ".join(SCENARIOS) + " (default: all)")
     parser.add_argument("--events", type=int, default=50000, help="backlog of the throughput scenario")
+    parser.add_argument("--ivr-events", type=int, default=300000, help="backlog of each run of the ivr scenario")
+    parser.add_argument("--ivr-runs", type=int, default=3)
     parser.add_argument("--latency-events", type=int, default=500)
     parser.add_argument("--fleet-events", type=int, default=20000, help="backlog of the fleet scenario, per run")
     parser.add_argument("--alternatives-events", type=int, default=20000, help="backlog of the alternatives scenario")

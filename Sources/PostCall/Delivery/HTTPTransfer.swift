@@ -43,6 +43,8 @@ final class HTTPTransfer {
     /// The TLS files the handle holds now: set again only when a request needs others, since
     /// libcurl copies each string it is given.
     private var appliedTLS = TLSFiles()
+    /// The URL of the transfer being prepared, parsed by libcurl's URL API.
+    private let url: TransferURL
     /// The User-Agent set on the handle: libcurl keeps its own copy, which no other option resets.
     private var appliedUserAgent: String?
 
@@ -61,6 +63,12 @@ final class HTTPTransfer {
             throw PostCallError(.transport, "libcurl could not create a transfer (out of memory?)")
         }
         self.easy = easy
+        do {
+            url = try TransferURL()
+        } catch {
+            curl_easy_cleanup(easy)
+            throw error
+        }
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         // The options every transfer shares are set once: the handle is reused, and setting them
@@ -140,8 +148,10 @@ final class HTTPTransfer {
         // a POST, and any other method is sent as a custom one.
         let hasBody = request.body != nil || upload != nil
         let customMethod = request.method == "GET" || (request.method == "POST" && hasBody) ? nil : request.method
-        var codes: [CURLcode] = [
-            postcall_easy_setopt_string(easy, CURLOPT_URL, request.url),
+        var codes: [CURLcode] = url.set(request.url)
+            ? [postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeMutableRawPointer(url.handle))]
+            : [postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, nil), postcall_easy_setopt_string(easy, CURLOPT_URL, request.url)]
+        codes += [
             postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)),
             postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))),
             postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList.list()),

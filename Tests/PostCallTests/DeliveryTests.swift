@@ -64,10 +64,11 @@ final class DeliveryTests: EndToEndTestCase {
             try set(["xml", "--method", "POST_RAW", "--url", "\(base)/xml", "--header", "Content-Type: application/xml",
                      "--body", "<r><v>{{v}}</v></r>"])
             try set(["text", "--method", "POST_RAW", "--url", "\(base)/text", "--body", "v={{v}}"])
+            try set(["bare", "--method", "POST", "--url", "\(base)/bare"])
 
             let vars = try variables(["v": tricky, "n": "5", "name": "José"])
             var ids: [String: Int64] = [:]
-            for name in ["get", "delete", "post", "put", "json", "xml", "text"] {
+            for name in ["get", "delete", "post", "put", "json", "xml", "text", "bare"] {
                 ids[name] = try store.enqueue(webservice: name, callID: "call 1/ü", reason: "exit", variablesJSON: vars)
             }
             // One transfer slot: a single libcurl handle carries every method in turn, so nothing of one
@@ -118,6 +119,14 @@ final class DeliveryTests: EndToEndTestCase {
             let text = try only("text")
             XCTAssertEqual(text.body, "v=\(tricky)")
             XCTAssertEqual(text.header("Content-Type"), "text/plain; charset=utf-8")
+
+            // A form's Content-Type line is libcurl's (HTTPTransfer): it must be there, once,
+            // for an empty form too.
+            let bare = try only("bare")
+            XCTAssertEqual(bare.method, "POST")
+            XCTAssertEqual(bare.body, "")
+            XCTAssertEqual(bare.header("Content-Type"), "application/x-www-form-urlencoded")
+            for name in ["post", "put", "bare", "json", "text"] { XCTAssertEqual(try only(name).headerCount("Content-Type"), 1, name) }
 
             for (name, id) in ids {
                 let request = try only(name)

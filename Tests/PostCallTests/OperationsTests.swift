@@ -83,6 +83,20 @@ final class OperationsTests: EndToEndTestCase {
         }
     }
 
+    /// Every option falls back to a POSTCALL_* variable; one set but empty (`VAR=` in the
+    /// environment file) means the default.
+    func testOptionsComeFromTheEnvironmentAndAnEmptyVariableMeansTheDefault() throws {
+        try on(.sqlite) {
+            let fromEnvironment = try postcall(["health"], environment: ["POSTCALL_DB": db])
+            XCTAssertEqual(fromEnvironment.status, 0, fromEnvironment.stdout + fromEnvironment.stderr)
+            // The concurrency's default, not "" refused as a number: the worker gets as far as the database.
+            let missing = scratch.path("missing.db")
+            let empty = try postcall(["worker", "--db", missing], environment: ["POSTCALL_CONCURRENCY": ""])
+            XCTAssertEqual(empty.status, 1, empty.stderr)
+            XCTAssertTrue(empty.stderr.contains("database \(missing) does not exist"), empty.stderr)
+        }
+    }
+
     func testHealthFailsWhenEventsWaitTooLong() throws {
         try onEachBackend {
             try store.setWebservice(Webservice(name: "survey", url: "\(server.baseURL)/fast"))

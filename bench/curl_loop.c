@@ -5,13 +5,20 @@
  * templates, no history). What postcall does per event on top of this is what the ratio measures.
  *
  *   cc -O2 -o curl_loop bench/curl_loop.c $(pkg-config --cflags --libs libcurl)
- *   ./curl_loop BASE_URL EVENTS CONCURRENCY USER_AGENT
+ *   ./curl_loop BASE_URL EVENTS CONCURRENCY USER_AGENT [tuned]
+ *
+ * Plain, it uses libcurl as a straightforward program does: the URL as text, both headers in
+ * the header list, proxies looked up in the environment. `tuned` uses it as postcall does since
+ * 2026-11-27 (HTTPTransfer, TransferURL): a parsed URL whose path alone changes, no proxy
+ * lookups, and the form's Content-Type line left to libcurl (the same bytes, after
+ * Content-Length instead of before the Idempotency-Key).
  *
  * Prints the events per second on standard output.
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const char body[] = "q1=5&ani=%2B15551230000";
@@ -26,7 +33,10 @@ struct slot {
     CURL *easy;
     struct curl_slist *headers;
     char url[512];
+    CURLU *parsed; /* tuned: the URL, parsed once; each event sets its path */
 };
+
+static int tuned;
 
 static void start(CURLM *multi, struct slot *slot, const char *base, long index) {
     char key[96];
@@ -34,18 +44,28 @@ static void start(CURLM *multi, struct slot *slot, const char *base, long index)
     /* postcall's key: its outbox's 32 hex digits, then the event id (from 1). */
     snprintf(key, sizeof key, "Idempotency-Key: 0123456789abcdef0123456789abcdef-%ld", index + 1);
     curl_slist_free_all(slot->headers);
-    slot->headers = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    slot->headers = tuned ? NULL : curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
     slot->headers = curl_slist_append(slot->headers, key);
-    curl_easy_setopt(slot->easy, CURLOPT_URL, slot->url);
+    if (tuned) {
+        if (!slot->parsed) {
+            slot->parsed = curl_url();
+            curl_url_set(slot->parsed, CURLUPART_URL, slot->url, 0);
+        }
+        curl_url_set(slot->parsed, CURLUPART_PATH, slot->url + strlen(base), 0);
+        curl_easy_setopt(slot->easy, CURLOPT_CURLU, slot->parsed);
+    } else {
+        curl_easy_setopt(slot->easy, CURLOPT_URL, slot->url);
+    }
     curl_easy_setopt(slot->easy, CURLOPT_HTTPHEADER, slot->headers);
     curl_multi_add_handle(multi, slot->easy);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s BASE_URL EVENTS CONCURRENCY USER_AGENT\n", argv[0]);
+    if (argc != 5 && !(argc == 6 && strcmp(argv[5], "tuned") == 0)) {
+        fprintf(stderr, "usage: %s BASE_URL EVENTS CONCURRENCY USER_AGENT [tuned]\n", argv[0]);
         return 2;
     }
+    tuned = argc == 6;
     const char *base = argv[1];
     long events = atol(argv[2]), concurrency = atol(argv[3]);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -64,6 +84,10 @@ int main(int argc, char **argv) {
         curl_easy_setopt(slots[i].easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(slots[i].easy, CURLOPT_USERAGENT, argv[4]);
         curl_easy_setopt(slots[i].easy, CURLOPT_PRIVATE, &slots[i]);
+        if (tuned) {
+            curl_easy_setopt(slots[i].easy, CURLOPT_PROXY, "");
+            curl_easy_setopt(slots[i].easy, CURLOPT_NOPROXY, "");
+        }
         start(multi, &slots[i], base, next++);
     }
     while (done < events) {
@@ -91,6 +115,7 @@ int main(int argc, char **argv) {
     for (long i = 0; i < concurrency; i++) {
         if (slots[i].easy) curl_easy_cleanup(slots[i].easy);
         curl_slist_free_all(slots[i].headers);
+        curl_url_cleanup(slots[i].parsed);
     }
     free(slots);
     curl_multi_cleanup(multi);

@@ -386,9 +386,10 @@ public final class DeliveryWorker {
     /// about 3 ms, and a claim is sent as soon as the last one's events arrive, so it takes
     /// about half of what may be held (nginx at 64, 300,000 events: the loop waited with nothing
     /// to start 3.1 s of 10.5 with twice the concurrency, 0.8 s of 8.8 with four times). Some
-    /// exchanges take 4 to 6 ms (traced), more than four times the concurrency lasts: eight times (the default share: 80 to 215 ms of waiting against 620
-    /// to 655 with four times; all 64 slots for the webservice: 35,845 to 40,001 events/s against
-    /// 35,158 to 37,693, four interleaved pairs). At most 512, more than two round trips at the
+    /// exchanges take 4 to 6 ms (traced), more than four times the concurrency lasts: eight
+    /// times (the default share: 80 to 215 ms of waiting against 620 to 655 with four times; all
+    /// 64 slots for the webservice: 35,845 to 40,001 events/s against 35,158 to 37,693, four
+    /// interleaved pairs). At most 512, more than two round trips at the
     /// fastest rate seen, so a worker with many slots does not hold back thousands of events.
     private var claimedAhead: Int { min(configuration.concurrency * 8, 512) }
 

@@ -17,7 +17,7 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   the curl command line (curl --parallel), with their CPU per event; the ratios are postcall
   against each C loop.
 - ivr: --ivr-runs drains of --ivr-events each at --concurrency to nginx, with the same inserter
-  as throughput's (one event every 5 ms from a process of its own, about 1,200 a run); the
+  as throughput's (one event every 5 ms from a process of its own, about 1,100 a run); the
   inserts' p50/p99/p99.9/max and how many took over 5 and over 10 ms.
 - latency: events inserted one at a time on an idle system; from the insert's commit to the
   request's arrival at the receiver (microseconds, both on this host's clock) p50/p99/max, next

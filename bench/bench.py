@@ -17,8 +17,10 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   the curl command line (curl --parallel), with their CPU per event; the ratios are postcall
   against each C loop.
 - ivr: --ivr-runs drains of --ivr-events each at --concurrency to nginx, with the same inserter
-  as throughput's (one event every 5 ms from a process of its own, about 1,100 a run); the
-  inserts' p50/p99/p99.9/max and how many took over 5 and over 10 ms.
+  as throughput's (one event every 5 ms from a process of its own, about 1,100 a run), each
+  insert taking the write lock first so that its wait for the lock and its commit are timed
+  apart; the inserts' p50/p99/p99.9/max, how many took over 5 and over 10 ms, how many of those
+  over 5 ms spent most of it waiting for the lock, and the commits' p99.
 - latency: events inserted one at a time on an idle system; from the insert's commit to the
   request's arrival at the receiver (microseconds, both on this host's clock) p50/p99/max, next
   to the floor (a POST sent straight to that receiver) and the history's whole-ms figures.
@@ -233,38 +235,51 @@ def raw_curl(args, sink, work, events, concurrency):
 
 
 # The IVR while a worker drains: says it is ready, then inserts every 5 ms, each timed, until
-# SIGTERM; then the milliseconds, one per line.
+# SIGTERM; then the milliseconds, one insert per line. With "split", each insert takes the write
+# lock first (BEGIN IMMEDIATE, the same busy handler) so its line also says how long it waited
+# for the lock and how long its commit took: total, wait, commit.
 IVR_INSERTER = r"""
 import signal, sqlite3, sys, time
 stopping = []
 signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
 ivr = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+split = sys.argv[3:] == ["split"]
 print("ready", flush=True)
 timings, n = [], 0
 while not stopping:
     before = time.monotonic()
+    if split:
+        ivr.execute("BEGIN IMMEDIATE")
+        locked = time.monotonic()
     ivr.execute("INSERT INTO outbox (webservice, call_id, variables) VALUES ('bench', ?, ?)", (f"ivr-{n}", sys.argv[2]))
-    timings.append((time.monotonic() - before) * 1000)
+    if split:
+        inserted = time.monotonic()
+        ivr.execute("COMMIT")
+    done = time.monotonic()
+    timings.append(f"{(done - before) * 1000:.3f}" + (f" {(locked - before) * 1000:.3f} {(done - inserted) * 1000:.3f}" if split else ""))
     n += 1
     time.sleep(0.005)
-print("\n".join(f"{t:.3f}" for t in timings))
+print("\n".join(timings))
 """
 
 
-def drain_with_ivr(outbox, workers, events):
+def drain_with_ivr(outbox, workers, events, split=False):
     """Waits for `events` deliveries while an IVR inserts; returns the seconds, the inserts' milliseconds
-    and each worker's last (CPU seconds, peak RSS)."""
+    (with `split`, each a tuple: total, waiting for the lock, committing) and each worker's last (CPU
+    seconds, peak RSS)."""
     samples = {}
     # The IVR is a process of its own, as a real one is: as a thread of this one it shared the
     # interpreter's lock with the sampling below and counted those waits as insert time.
-    inserter = subprocess.Popen([sys.executable, "-c", IVR_INSERTER, outbox.path, VARIABLES], stdout=subprocess.PIPE, text=True)
+    inserter = subprocess.Popen([sys.executable, "-c", IVR_INSERTER, outbox.path, VARIABLES] + (["split"] if split else []),
+                                stdout=subprocess.PIPE, text=True)
     inserter.stdout.readline()
     started = time.monotonic()
     wait_until(lambda: outbox.delivered_count() >= events,
                lambda: samples.update({w.pid: proc_stat(w.pid) for w in workers}))
     elapsed = time.monotonic() - started
     inserter.terminate()
-    insert_ms = [float(line) for line in inserter.communicate()[0].split()]
+    lines = inserter.communicate()[0].splitlines()
+    insert_ms = [tuple(map(float, line.split())) if split else float(line) for line in lines]
     samples.update({w.pid: proc_stat(w.pid) for w in workers})
     return elapsed, insert_ms, samples
 
@@ -366,19 +381,23 @@ def ivr(args, receiver, work):
             outbox.webservice("bench", sink.url + "/bench/{{call_id}}")
             outbox.backlog("bench", args.ivr_events)
             workers = outbox.workers(1, args.concurrency, ["--webservice-concurrency", str(args.concurrency)])
-            elapsed, insert_ms, _ = drain_with_ivr(outbox, workers, args.ivr_events)
+            elapsed, inserts, _ = drain_with_ivr(outbox, workers, args.ivr_events, split=True)
             stop(workers)
-            runs.append((args.ivr_events / elapsed, insert_ms))
+            runs.append((args.ivr_events / elapsed, inserts))
     finally:
         sink.stop()
     print(f"ivr: {args.ivr_events:,} events drained to nginx at concurrency {args.concurrency} while another process inserts "
-          "one event every 5 ms (Python's sqlite3: synchronous = FULL, its default busy handler), each insert timed")
-    print("  events/s   inserts   p50 / p99 / p99.9 / max ms   over 5 ms   over 10 ms")
-    for rate, insert_ms in runs:
+          "one event every 5 ms (Python's sqlite3: synchronous = FULL, its default busy handler), each insert timed; of those "
+          "over 5 ms, how many waited most of their time for the write lock, and the commits' own p99")
+    print("  events/s   inserts   p50 / p99 / p99.9 / max ms   over 5 ms   over 10 ms   lock-bound   commit p99 ms")
+    for rate, inserts in runs:
+        insert_ms = [total for total, _, _ in inserts]
         figures = " / ".join(f"{value:.1f}" for value in
                              (percentile(insert_ms, .5), percentile(insert_ms, .99), percentile(insert_ms, .999), max(insert_ms)))
+        lock_bound = sum(total > 5 and wait > total / 2 for total, wait, _ in inserts)
+        commit_p99 = percentile([commit for _, _, commit in inserts], .99)
         print(f"  {rate:>8,.0f}   {len(insert_ms):>7,}   {figures:>26}   {sum(t > 5 for t in insert_ms):>9}"
-              f"   {sum(t > 10 for t in insert_ms):>10}")
+              f"   {sum(t > 10 for t in insert_ms):>10}   {lock_bound:>10}   {commit_p99:>13.1f}")
 
 
 def arrivals(path):

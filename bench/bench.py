@@ -16,11 +16,11 @@ outbox through SQL as an IVR would, and runs `postcall worker` processes:
   postcall does (a parsed URL, no proxy lookups, libcurl's own form Content-Type line), and from
   the curl command line (curl --parallel), with their CPU per event; the ratios are postcall
   against each C loop.
-- ivr: --ivr-runs drains of --ivr-events each at --concurrency to nginx, with the same inserter
-  as throughput's (one event every 5 ms from a process of its own, about 1,100 a run), each
-  insert taking the write lock first so that its wait for the lock and its commit are timed
-  apart; the inserts' p50/p99/p99.9/max, how many took over 5 and over 10 ms, how many of those
-  over 5 ms spent most of it waiting for the lock, and the commits' p99.
+- ivr: --ivr-runs drains of --ivr-events each at --concurrency to nginx, with throughput's
+  inserter (one event every 5 ms from a process of its own, a thousand or more a run), here
+  taking the write lock first (the same busy handler) so that each insert's wait for the lock
+  and its commit are timed apart; the inserts' p50/p99/p99.9/max, how many took over 5 and over
+  10 ms, how many of those over 5 ms spent most of it waiting for the lock, and the commits' p99.
 - latency: events inserted one at a time on an idle system; from the insert's commit to the
   request's arrival at the receiver (microseconds, both on this host's clock) p50/p99/max, next
   to the floor (a POST sent straight to that receiver) and the history's whole-ms figures.

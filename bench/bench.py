@@ -264,9 +264,9 @@ print("\n".join(timings))
 
 
 def drain_with_ivr(outbox, workers, events, split=False):
-    """Waits for `events` deliveries while an IVR inserts; returns the seconds, the inserts' milliseconds
-    (with `split`, each a tuple: total, waiting for the lock, committing) and each worker's last (CPU
-    seconds, peak RSS)."""
+    """Waits for `events` deliveries while an IVR inserts; returns the seconds, each insert's milliseconds
+    as a tuple (its total; with `split` also its wait for the lock and its commit) and each worker's
+    last (CPU seconds, peak RSS)."""
     samples = {}
     # The IVR is a process of its own, as a real one is: as a thread of this one it shared the
     # interpreter's lock with the sampling below and counted those waits as insert time.
@@ -278,10 +278,9 @@ def drain_with_ivr(outbox, workers, events, split=False):
                lambda: samples.update({w.pid: proc_stat(w.pid) for w in workers}))
     elapsed = time.monotonic() - started
     inserter.terminate()
-    lines = inserter.communicate()[0].splitlines()
-    insert_ms = [tuple(map(float, line.split())) if split else float(line) for line in lines]
+    inserts = [tuple(map(float, line.split())) for line in inserter.communicate()[0].splitlines()]
     samples.update({w.pid: proc_stat(w.pid) for w in workers})
-    return elapsed, insert_ms, samples
+    return elapsed, inserts, samples
 
 
 def throughput_run(args, sink, work, concurrency):
@@ -292,7 +291,8 @@ def throughput_run(args, sink, work, concurrency):
     # Every slot for the one webservice, so the worker keeps as many requests in flight as the
     # references do (by default one webservice gets three quarters of them).
     workers = outbox.workers(args.workers, concurrency, ["--webservice-concurrency", str(concurrency)])
-    elapsed, insert_ms, samples = drain_with_ivr(outbox, workers, args.events)
+    elapsed, inserts, samples = drain_with_ivr(outbox, workers, args.events)
+    insert_ms = [total for total, *_ in inserts]
     stop(workers)
     delivered = outbox.delivered_count()
     # The same number of requests in flight in total as the workers keep.

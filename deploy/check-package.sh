@@ -90,7 +90,9 @@ sed -i "s/^Version: .*/Version: ${version}+check1/" "$work/upgrade/DEBIAN/contro
 dpkg-deb --root-owner-group --build "$work/upgrade" "$work/postcall_upgrade.deb" >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$work/postcall_upgrade.deb" >/dev/null
 [ "$(dpkg-query -W -f='${Version}' postcall)" = "${version}+check1" ] || fail "the upgrade did not install"
-[ "$(sqlite3 "$db" 'PRAGMA user_version')" -ge 7 ] || fail "the upgrade did not migrate $db"
+[ "$(sqlite3 "$db" 'PRAGMA user_version')" -ge 10 ] || fail "the upgrade did not migrate $db"
+[ "$(sqlite3 "$db-attempts" 'PRAGMA user_version')" -ge 1 ] || fail "the upgrade did not create the attempt log $db-attempts"
+[ "$(stat -c '%U %G' "$db-attempts")" = "postcall postcall" ] || fail "$db-attempts is owned by $(stat -c '%U %G' "$db-attempts")"
 grep -q "a local edit" /etc/postcall/postcall.env || fail "the upgrade replaced the edited conffile"
 
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq postcall >/dev/null

@@ -28,8 +28,9 @@ install -D -m 0644 deploy/postcall-console.service "$root/lib/systemd/system/pos
 install -D -m 0644 deploy/postcall.env "$root/etc/postcall/postcall.env"
 install -d "$root/usr/share/postcall/schema"
 install -m 0644 schema/*.sql "$root/usr/share/postcall/schema/"
-install -d "$root/usr/share/postcall/schema/postgres"
+install -d "$root/usr/share/postcall/schema/postgres" "$root/usr/share/postcall/schema/attempt_log"
 install -m 0644 schema/postgres/*.sql "$root/usr/share/postcall/schema/postgres/"
+install -m 0644 schema/attempt_log/*.sql "$root/usr/share/postcall/schema/attempt_log/"
 install -m 0644 deploy/postgres-roles.sql "$root/usr/share/postcall/postgres-roles.sql"
 
 doc="$root/usr/share/doc/postcall"

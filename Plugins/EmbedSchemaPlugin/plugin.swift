@@ -1,13 +1,14 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds the migrations in `schema/` (SQLite) and `schema/postgres/` (PostgreSQL) and the
-/// `VERSION` file into the `PostCall` module at build time.
+/// Embeds the migrations in `schema/` (SQLite), `schema/attempt_log/` (the SQLite outbox's
+/// attempts) and `schema/postgres/` (PostgreSQL) and the `VERSION` file into the `PostCall`
+/// module at build time.
 @main
 struct EmbedSchemaPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         let schemaDirectory = context.package.directoryURL.appending(path: "schema")
-        let sqlFiles = try [schemaDirectory, schemaDirectory.appending(path: "postgres")].flatMap { directory in
+        let sqlFiles = try ["", "attempt_log", "postgres"].map { schemaDirectory.appending(path: $0) }.flatMap { directory in
             try FileManager.default
                 .contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
                 .filter { $0.pathExtension == "sql" }

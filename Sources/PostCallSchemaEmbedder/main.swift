@@ -17,22 +17,27 @@ guard !version.isEmpty, version.allSatisfy({ $0.isNumber || $0 == "." || $0 == "
 
 var entries: [String] = []
 var postgresEntries: [String] = []
+var attemptLogEntries: [String] = []
 var seenVersions: Set<String> = []
 for path in arguments.dropFirst(2).sorted() {
     let url = URL(fileURLWithPath: path)
     let name = url.lastPathComponent
-    let isPostgres = url.deletingLastPathComponent().lastPathComponent == "postgres"
+    let folder = url.deletingLastPathComponent().lastPathComponent
     guard let version = Int(name.prefix(while: \.isNumber)), version > 0 else {
         FileHandle.standardError.write(Data("error: \(path): a migration file name starts with its version, e.g. 0001_initial.sql\n".utf8))
         exit(1)
     }
-    guard seenVersions.insert("\(isPostgres)-\(version)").inserted else {
+    guard seenVersions.insert("\(folder)-\(version)").inserted else {
         FileHandle.standardError.write(Data("error: \(path): migration version \(version) appears twice\n".utf8))
         exit(1)
     }
     let sql = try String(contentsOfFile: path, encoding: .utf8)
     let entry = "        Migration(version: \(version), name: \"\(name)\", sql: ####\"\"\"\n\(sql)\n\"\"\"####),"
-    if isPostgres { postgresEntries.append(entry) } else { entries.append(entry) }
+    switch folder {
+    case "postgres": postgresEntries.append(entry)
+    case "attempt_log": attemptLogEntries.append(entry)
+    default: entries.append(entry)
+    }
 }
 
 let source = """
@@ -50,6 +55,11 @@ extension Migration {
     /// schema/postgres/: the fleet's PostgreSQL outbox.
     static let postgres: [Migration] = [
 \(postgresEntries.joined(separator: "\n"))
+    ]
+
+    /// schema/attempt_log/: the SQLite outbox's attempts, in a file of their own beside it.
+    static let attemptLog: [Migration] = [
+\(attemptLogEntries.joined(separator: "\n"))
     ]
 }
 

@@ -186,14 +186,17 @@ final class FileUploadTests: EndToEndTestCase {
             XCTAssertTrue(try received().isEmpty, "nothing was sent")
             XCTAssertTrue(FileManager.default.fileExists(atPath: "/etc/hostname"))
 
-            // With the database's own folder allowed, the database itself is still never sent.
+            // With the database's own folder allowed, the database and its attempt log are still
+            // never sent.
             guard backend == .sqlite else { return }
             let id = try enqueue("vm", call: "db", ["path": scratch.databasePath])
+            let logID = try enqueue("vm", call: "log", ["path": Database.attemptLogPath(ofOutbox: scratch.databasePath)])
             let worker = try WorkerProcess(
                 database: db, logPath: scratch.path("db.log"), arguments: ["--files-dir", scratch.directory.path])
-            let shown = try waitForFinalStates(store, ids: [id])
+            let shown = try waitForFinalStates(store, ids: [id, logID])
             XCTAssertEqual(worker.stop(), 0, worker.output)
             XCTAssertEqual(shown[id]?.lastError, "file refused: file outbox.db is the outbox database; it is never sent")
+            XCTAssertEqual(shown[logID]?.lastError, "file refused: file outbox.db-attempts is the outbox database; it is never sent")
         }
     }
 

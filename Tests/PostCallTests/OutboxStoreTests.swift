@@ -97,7 +97,7 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(try store.events(matching: HistoryFilter(state: .inFlight)).map(\.id).sorted(), claimed.map(\.id).sorted())
     }
 
-    func testExpiredLeaseIsReclaimedAndTheOldOwnerCannotRecord() throws {
+    func testExpiredLeaseIsReclaimedAndTheOldOwnersOutcomeIsNotApplied() throws {
         let id = try store.enqueue(webservice: "survey", callID: "c")
         let now = Timestamp.now()
         guard let lost = try store.claim(owner: "dead-worker", limit: 1, now: now, leaseGrace: 1_000).first else {
@@ -112,13 +112,72 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(current.attempt, 2, "the claim counter counts the crashed attempt too")
 
         let rejected = try store.record([record(lost, worker: "dead-worker", outcome: .delivered)])
-        XCTAssertEqual(rejected.count, 1, "an outcome for a lost lease must not be recorded")
+        XCTAssertEqual(rejected.count, 1, "an outcome for a lost lease must not be applied")
         XCTAssertEqual(try store.event(id: id)?.state, .inFlight)
-        XCTAssertTrue(try store.attempts(eventID: id).isEmpty)
+        XCTAssertEqual(try store.attempts(eventID: id).map(\.worker), ["dead-worker"], "the attempt happened: it is in the history")
 
         XCTAssertTrue(try store.record([record(current, worker: "b", outcome: .delivered)]).isEmpty)
         XCTAssertEqual(try store.event(id: id)?.state, .delivered)
-        XCTAssertEqual(try store.attempts(eventID: id).map(\.attempt), [2])
+        XCTAssertEqual(try store.attempts(eventID: id).map(\.attempt), [1, 2])
+    }
+
+    /// The attempts go to a file of their own, in a transaction of their own: writing them does
+    /// not wait for the outbox's write lock, which the IVR's inserts need.
+    func testAttemptsAreLoggedWhileTheIVRHoldsTheOutboxsWriteLock() throws {
+        let id = try store.enqueue(webservice: "survey", callID: "c")
+        let entry = try XCTUnwrap(try store.claim(owner: "a", limit: 1).first)
+        let records = [record(entry, worker: "a", outcome: .delivered)]
+        // As the IVR opens the outbox: without the attempt log.
+        let ivr = try Database(openingPath: scratch.databasePath, busyTimeoutMilliseconds: 0)
+        try ivr.execute("BEGIN IMMEDIATE")
+        let database = try XCTUnwrap(store.database as? Database)
+        try database.withBusyTimeout(milliseconds: 0) {
+            XCTAssertNoThrow(try store.logAttempts(records))
+            XCTAssertThrowsError(
+                try store.applyOutcomes(of: records, now: Timestamp.now(), breaker: CircuitBreaker()),
+                "the outbox's write lock is the IVR's until it commits")
+        }
+        try ivr.execute("COMMIT")
+        XCTAssertEqual(try store.attempts(eventID: id).map(\.attempt), [1])
+        XCTAssertEqual(try store.event(id: id)?.state, .inFlight)
+        // The worker repeats a failed exchange whole: the attempt is not logged twice.
+        XCTAssertTrue(try store.record(records).isEmpty)
+        XCTAssertEqual(try store.attempts(eventID: id).map(\.attempt), [1])
+        XCTAssertEqual(try store.event(id: id)?.state, .delivered)
+    }
+
+    /// Schema version 10 moves the attempts out of the outbox file into the attempt log, once,
+    /// and an opening after a crash between the copy and the drop copies nothing twice.
+    func testMigratingMovesTheAttemptsIntoTheirOwnFile() throws {
+        let path = scratch.path("version9.db")
+        do {
+            let old = try Database(openingPath: path, busyTimeoutMilliseconds: 1_000)
+            _ = try old.query("PRAGMA journal_mode = WAL") { $0.text(0) }
+            for migration in Migration.all where migration.version <= 9 {
+                try old.execute(migration.sql)
+                try old.execute("PRAGMA user_version = \(migration.version)")
+            }
+            try old.execute(
+                """
+                INSERT INTO webservices (name, kind, url) VALUES ('survey', 'rest', 'http://127.0.0.1:9/x');
+                INSERT INTO outbox (webservice, call_id) VALUES ('survey', 'c');
+                INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome, http_status)
+                VALUES (1, 1, 'w', 5, 7, 'retry', 503), (1, 2, 'w', 9, 7, 'delivered', 200);
+                """)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: Database.attemptLogPath(ofOutbox: path)))
+        let tablesNamedAttempts = "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name LIKE 'attempts%'"
+        do {
+            let store = try OutboxStore(path: path, create: false)
+            XCTAssertEqual(try store.database.schemaVersion, Migration.latestVersion)
+            XCTAssertEqual(try store.attempts(eventID: 1).map(\.httpStatus), [503, 200])
+            XCTAssertEqual(try store.database.query(tablesNamedAttempts) { $0.int64(0) }, [0])
+            // As if a crash came after the copy, before the drop.
+            try store.database.execute("CREATE TABLE main.attempts_moved AS SELECT * FROM attempt_log.attempts")
+        }
+        let store = try OutboxStore(path: path, create: false)
+        XCTAssertEqual(try store.attempts(eventID: 1).map(\.httpStatus), [503, 200])
+        XCTAssertEqual(try store.database.query(tablesNamedAttempts) { $0.int64(0) }, [0])
     }
 
     func testRetryReturnsToPendingAndFailedIsDead() throws {
@@ -358,3 +417,4 @@ final class ResultBox<Value>: @unchecked Sendable {
     func append(_ value: Value) { lock.withLock { storage.append(value) } }
     var values: [Value] { lock.withLock { storage } }
 }
+

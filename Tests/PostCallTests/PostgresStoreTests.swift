@@ -34,6 +34,27 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(try connection.query("SELECT length(outbox_id) FROM outbox_meta") { $0.int64(0) }, [32])
     }
 
+    /// As on SQLite: an attempt whose lease another worker took over is in the history with its
+    /// outcome not applied, and recording an attempt again adds no second row.
+    func testAStaleOutcomeIsLoggedButNotAppliedAndEachAttemptOnce() throws {
+        try PostgresConnection(uri: uri).migrate()
+        let store = try OutboxStore(location: .postgres(uri: uri))
+        try store.setWebservice(Webservice(name: "survey", url: "http://127.0.0.1:9/x", timeoutMilliseconds: 5_000))
+        let id = try store.enqueue(webservice: "survey", callID: "c")
+        let now = Timestamp.now()
+        let lost = try XCTUnwrap(try store.claim(owner: "gone", limit: 1, now: now, leaseGrace: 1_000).first)
+        let current = try XCTUnwrap(try store.claim(owner: "b", limit: 1, now: now + 6_000).first)
+        let delivered = { (entry: ClaimedEntry, worker: String) in
+            AttemptRecord(entry: entry, worker: worker, startedAt: now, durationMilliseconds: 1, outcome: .delivered, httpStatus: 200)
+        }
+        XCTAssertEqual(try store.record([delivered(lost, "gone")]).count, 1, "not applied: another worker owns the event")
+        XCTAssertEqual(try store.event(id: id)?.state, .inFlight)
+        XCTAssertTrue(try store.record([delivered(current, "b")]).isEmpty)
+        XCTAssertEqual(try store.record([delivered(current, "b")]).count, 1, "applied once only")
+        XCTAssertEqual(try store.event(id: id)?.state, .delivered)
+        XCTAssertEqual(try store.attempts(eventID: id).map(\.worker), ["gone", "b"])
+    }
+
     func testTheIVRsPlainInsertIsAcceptedAndBadInputRefusedByTheDatabase() throws {
         try PostgresConnection(uri: uri).migrate()
         XCTAssertEqual(try psql("INSERT INTO webservices (name, kind, url) VALUES ('survey', 'rest', 'http://127.0.0.1:9/x')").status, 0)

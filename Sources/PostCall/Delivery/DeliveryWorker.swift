@@ -739,7 +739,7 @@ public final class DeliveryWorker {
         for record in lost {
             metrics.leaseLost()
             logger.warning(
-                "lease lost; outcome not recorded, another worker owns the event now",
+                "lease lost; outcome not applied (the attempt is in the history), another worker owns the event now",
                 metadata: ["event": "\(record.entry.id)", "attempt": "\(record.entry.attempt)"])
         }
     }

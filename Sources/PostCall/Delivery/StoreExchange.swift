@@ -21,7 +21,7 @@ final class StoreExchange: @unchecked Sendable {
     /// Checkpoint the log right after committing (see ``WALCheckpointer``).
     private let checkpointAfter: Bool
 
-    /// The records another worker's lease made stale (not recorded).
+    /// The records another worker's lease made stale (logged, their outcomes not applied).
     private(set) var lost: [AttemptRecord] = []
     private(set) var claimed: [ClaimedEntry] = []
     /// When the next pending event falls due, read when the claim took fewer than it could.
@@ -57,7 +57,7 @@ final class StoreExchange: @unchecked Sendable {
     /// Records and claims; the answer (or the failure) is left in this exchange.
     func run(on store: OutboxStore) {
         let exchange = {
-            if !self.records.isEmpty { self.lost = try store.record(self.records, now: self.now, breaker: self.breaker) }
+            if !self.records.isEmpty { self.lost = try store.applyOutcomes(of: self.records, now: self.now, breaker: self.breaker) }
             guard self.claimLimit > 0 else { return }
             self.claimed = try store.claim(
                 owner: self.owner, limit: self.claimLimit, now: self.now, leaseGrace: self.leaseGrace,
@@ -65,7 +65,8 @@ final class StoreExchange: @unchecked Sendable {
         }
         do {
             // Without outcomes to write, claim() looks before it takes the write lock the IVR needs.
-            if records.isEmpty { try exchange() } else { try store.writeTransaction(exchange) }
+            // The attempts go to their own file first, outside that lock.
+            if records.isEmpty { try exchange() } else { try store.logAttempts(records); try store.writeTransaction(exchange) }
         } catch {
             // Rolled back: whatever the closure had set did not happen.
             lost = []

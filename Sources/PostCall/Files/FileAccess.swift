@@ -6,7 +6,8 @@ import Glibc
 public struct FileAccess: Sendable {
     /// The allowed folders, links resolved.
     public let directories: [String]
-    /// The outbox database and its `-wal` and `-shm` files, never sent even inside a folder.
+    /// The outbox database, its attempt log and their `-wal` and `-shm` files, never sent even
+    /// inside a folder.
     private let protectedPaths: Set<String>
 
     /// Why a rendered path cannot be sent. Messages name the file's base name only, never the
@@ -40,10 +41,12 @@ public struct FileAccess: Sendable {
     public init(directories: [String], outbox: OutboxLocation) {
         let given = directories.isEmpty ? [Self.defaultDirectory(for: outbox)] : directories
         self.directories = given.map { Self.realPath($0) ?? Self.normalized($0) }
-        protectedPaths = outbox.databasePath.map { path in
-            let database = Self.realPath(path) ?? Self.normalized(path)
-            return [database, database + "-wal", database + "-shm", database + "-journal"]
-        } ?? []
+        protectedPaths = Set(outbox.databasePath.map { path in
+            [path, Database.attemptLogPath(ofOutbox: path)].flatMap { given in
+                let file = Self.realPath(given) ?? Self.normalized(given)
+                return [file, file + "-wal", file + "-shm", file + "-journal"]
+            }
+        } ?? [])
     }
 
     /// The default folder: `recordings` beside a SQLite file, or `/var/lib/postcall/recordings`

@@ -99,6 +99,9 @@ extension OutboxStore {
                     [.integer(cutoff), .integer(Int64(Self.maintenanceBatch))], row: Self.storedEvent)
                 guard !events.isEmpty else { return events }
                 let list: SQLValue = .text(Self.jsonArray(events.map(\.id)))
+                // On SQLite the attempts are another file, whose commit follows the outbox's: a
+                // crash between the two can leave attempts of pruned events, which the history
+                // no longer reaches. Never the reverse.
                 try database.run("DELETE FROM attempts WHERE event_id \(dialect.inIDs("?"))", [list])
                 try database.run("DELETE FROM outbox WHERE id \(dialect.inIDs("?"))", [list])
                 return events

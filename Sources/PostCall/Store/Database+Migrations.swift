@@ -28,22 +28,77 @@ extension Database {
             throw PostCallError(
                 .database, "database \(path) could not switch to WAL mode (it is in \(mode ?? "unknown") mode)")
         }
-        guard try schemaVersion != Migration.latestVersion else { return }
+        try attachAttemptLog()
+        try apply(Migration.attemptLog, to: "attempt_log")
+        try apply(Migration.all, to: "main")
+        try moveAttemptsToTheirFile()
+    }
+
+    /// Applies the steps of `migrations` newer than `schema`'s `user_version`, in one write
+    /// transaction with the version.
+    private func apply(_ migrations: [Migration], to schema: String) throws {
+        let latest = migrations.map(\.version).max() ?? 0
+        let version = { Int(try self.query("PRAGMA \(schema).user_version") { $0.int64(0) }.first ?? 0) }
+        guard try version() != latest else { return }
+        let file = schema == "main" ? path : Self.attemptLogPath(ofOutbox: path)
         try writeTransaction {
-            let current = try schemaVersion
-            if current > Migration.latestVersion {
+            let current = try version()
+            if current > latest {
                 throw PostCallError(
                     .schemaTooNew,
-                    "database \(path) has schema version \(current), newer than this postcall understands (\(Migration.latestVersion)); run a newer postcall")
+                    "database \(file) has schema version \(current), newer than this postcall understands (\(latest)); run a newer postcall")
             }
-            for migration in Migration.all where migration.version > current {
+            for migration in migrations where migration.version > current {
                 do {
                     try execute(migration.sql)
                 } catch let error as PostCallError {
-                    throw PostCallError(error.code, "migration \(migration.name) failed: \(error.message)")
+                    throw PostCallError(error.code, "migration \(migration.name) of \(file) failed: \(error.message)")
                 }
-                try execute("PRAGMA user_version = \(migration.version)")
+                try execute("PRAGMA \(schema).user_version = \(migration.version)")
             }
         }
+    }
+
+    /// Attaches the attempt log (see ``attemptLogPath(ofOutbox:)``), creating it in WAL mode if
+    /// it is new: through a connection of its own, since this one may not create files (opened
+    /// without `create`) and cannot switch an attached file's mode inside a transaction.
+    private func attachAttemptLog() throws {
+        guard try query("SELECT 1 FROM pragma_database_list WHERE name = 'attempt_log'", row: { _ in true }).isEmpty else {
+            return
+        }
+        let logPath = Self.attemptLogPath(ofOutbox: path)
+        do {
+            let log = try Database(openingPath: logPath, create: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            let mode = try log.query("PRAGMA journal_mode = WAL") { $0.text(0) }.first
+            if mode != "wal" {
+                throw PostCallError(
+                    .database, "database \(logPath) could not switch to WAL mode (it is in \(mode ?? "unknown") mode)")
+            }
+        }
+        try run("ATTACH DATABASE ? AS attempt_log", [.text(logPath)])
+        // Per file: the attached one does not take these from the outbox's connection.
+        try execute("PRAGMA attempt_log.synchronous = NORMAL; PRAGMA attempt_log.secure_delete = ON")
+    }
+
+    /// Schema version 10 renamed the outbox's own `attempts` table: its rows are copied into the
+    /// attempt log, then it is dropped, each in its own transaction (see
+    /// `schema/0010_attempts_own_file.sql`). Copying again after a crash skips the rows already
+    /// there.
+    private func moveAttemptsToTheirFile() throws {
+        let exists = {
+            try !self.query("SELECT 1 FROM main.sqlite_master WHERE name = 'attempts_moved'", row: { _ in true }).isEmpty
+        }
+        guard try exists() else { return }
+        try attemptLogTransaction {
+            guard try exists() else { return }
+            try execute(
+                """
+                INSERT OR IGNORE INTO attempt_log.attempts
+                    (id, event_id, attempt, worker, started_at, duration_ms, outcome, http_status, error, request, response)
+                SELECT id, event_id, attempt, worker, started_at, duration_ms, outcome, http_status, error, request, response
+                FROM main.attempts_moved
+                """)
+        }
+        try writeTransaction { try execute("DROP TABLE IF EXISTS main.attempts_moved") }
     }
 }

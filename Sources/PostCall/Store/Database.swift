@@ -11,14 +11,19 @@ public final class Database: SQLConnection {
     public let path: String
     public var description: String { path }
     public var dialect: SQLDialect { .sqlite }
-    private let busyTimeoutMilliseconds: Int32
+    let busyTimeoutMilliseconds: Int32
     private var statements: [StatementKey: Statement] = [:]
 
-    /// Opens the database at `path` (creating it if `create`) and brings its schema up to date.
+    /// Opens the outbox at `path` (creating it if `create`) with its attempt log attached (see
+    /// ``attemptLogPath(ofOutbox:)``), and brings both schemas up to date.
     public convenience init(path: String, create: Bool = true, busyTimeoutMilliseconds: Int32 = 10_000) throws {
         try self.init(openingPath: path, create: create, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         try migrate()
     }
+
+    /// The file beside the outbox at `path` that holds its attempts (`schema/attempt_log/`),
+    /// attached to the outbox's connections as `attempt_log`. Back it up with the outbox.
+    public static func attemptLogPath(ofOutbox path: String) -> String { path + "-attempts" }
 
     /// Process-wide settings, applied once before the first connection opens.
     private static let libraryConfigured: Void = { _ = postcall_sqlite_skip_memory_statistics() }()
@@ -120,6 +125,14 @@ public final class Database: SQLConnection {
     public func endTransaction(commit: Bool) throws {
         defer { lastTransaction.ended = Timestamp.monotonicNanoseconds() }
         try execute(commit ? "COMMIT" : "ROLLBACK")
+    }
+
+    /// Runs `body` in a transaction that takes each file's write lock only when it first writes
+    /// there (`BEGIN IMMEDIATE` takes every attached file's), so writing the attempt log leaves
+    /// the outbox's lock to the IVR. Not a write transaction for ``writeLockPause``. Inside an
+    /// open transaction, `body` joins it.
+    func attemptLogTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try transaction(begin: { try execute("BEGIN") }, end: { try execute($0 ? "COMMIT" : "ROLLBACK") }, body)
     }
 
     func prepared(_ sql: String) throws -> Statement {

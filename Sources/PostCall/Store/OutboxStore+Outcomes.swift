@@ -1,11 +1,13 @@
 import FoundationEssentials
 
 extension OutboxStore {
-    /// Records a batch of attempts and moves each event to its next state, in one transaction.
+    /// Records a batch of attempts and moves each event to its next state.
     ///
     /// An outcome is applied only while its lease is still the current one (same owner, same
-    /// claim number, still in flight); the others are returned, unrecorded, because another
-    /// worker has taken the event over and will record its own attempt.
+    /// claim number, still in flight); the others are returned, not applied, because another
+    /// worker has taken the event over. Their attempts are in the history all the same, since
+    /// they happened. On SQLite the attempt log is written first, in a transaction of its own
+    /// (see ``logAttempts(_:)``); on PostgreSQL attempts and outcomes share one statement.
     ///
     /// Each webservice's health follows: a delivery resets its failure count; a transient failure
     /// adds one, and from `breaker.threshold` failures in a row on, the webservice is paused for
@@ -14,6 +16,39 @@ extension OutboxStore {
     public func record(
         _ records: [AttemptRecord], now: Milliseconds = Timestamp.now(), breaker: CircuitBreaker = CircuitBreaker()
     ) throws -> [AttemptRecord] {
+        try logAttempts(records)
+        return try applyOutcomes(of: records, now: now, breaker: breaker)
+    }
+
+    /// SQLite: adds the attempts to the attempt log, in a transaction that does not take the
+    /// outbox's write lock, so the IVR's inserts do not wait while they are written. Logged
+    /// before their outcomes are applied, a crash in between leaves attempts whose events are
+    /// still leased: those are tried again once the lease expires, and the history shows both
+    /// tries. Logging the same attempt again (after a failed exchange) changes nothing. Nothing
+    /// to do on PostgreSQL, where ``applyOutcomes(of:now:breaker:)`` adds them.
+    func logAttempts(_ records: [AttemptRecord]) throws {
+        guard !records.isEmpty, let database = database as? Database else { return }
+        try database.attemptLogTransaction {
+            for record in records {
+                try database.run(
+                    """
+                    INSERT OR IGNORE INTO attempt_log.attempts (event_id, attempt, worker, started_at, duration_ms, outcome,
+                                                                http_status, error, request, response)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .integer(record.entry.id), .integer(Int64(record.entry.attempt)), .text(record.worker),
+                        .integer(record.startedAt), .integer(record.durationMilliseconds), .text(record.outcome.rawValue),
+                        SQLValue(record.httpStatus), SQLValue(record.error), SQLValue(record.requestSummary),
+                        SQLValue(record.responseSummary),
+                    ])
+            }
+        }
+    }
+
+    /// Applies the outcomes of `records` whose lease is still current, in one write transaction
+    /// (or the one open); returns the others. See ``record(_:now:breaker:)``.
+    func applyOutcomes(of records: [AttemptRecord], now: Milliseconds, breaker: CircuitBreaker) throws -> [AttemptRecord] {
         guard !records.isEmpty else { return [] }
         return try database.writeTransaction {
             let rows = records.map(OutcomeRow.init)
@@ -27,7 +62,8 @@ extension OutboxStore {
     }
 
     /// What one outcome writes: to its event's row (while the lease is still `owner`'s, at
-    /// `attempt`) and as a new row of `attempts`. Encoded as JSON for PostgreSQL's batch.
+    /// `attempt`) and, on PostgreSQL, as a new row of `attempts`. Encoded as JSON for
+    /// PostgreSQL's batch.
     struct OutcomeRow: Encodable {
         let id: Int64
         let owner: String
@@ -67,7 +103,7 @@ extension OutboxStore {
     }
 
     /// SQLite runs in this process: a prepared statement per row costs no round trip, and reads
-    /// no JSON. Returns the ids whose outcome was applied.
+    /// no JSON. Returns the ids whose outcome was applied; their attempts are logged already.
     private func applyOneByOne(_ rows: [OutcomeRow]) throws -> Set<Int64> {
         var applied = Set<Int64>()
         for row in rows {
@@ -85,25 +121,14 @@ extension OutboxStore {
                     .integer(Int64(row.erase)), .integer(row.id), .text(row.owner), .integer(Int64(row.attempt)),
                     .integer(Int64(row.refund)),
                 ])
-            guard changed == 1 else { continue }
-            applied.insert(row.id)
-            try database.run(
-                """
-                INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome, http_status,
-                                      error, request, response)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [
-                    .integer(row.id), .integer(Int64(row.attempt)), .text(row.owner), .integer(row.startedAt),
-                    .integer(row.durationMilliseconds), .text(row.outcome), SQLValue(row.httpStatus), SQLValue(row.error),
-                    SQLValue(row.request), SQLValue(row.response),
-                ])
+            if changed == 1 { applied.insert(row.id) }
         }
         return applied
     }
 
     /// PostgreSQL is a round trip away: the whole batch goes as one JSON parameter to one
-    /// statement that updates the events whose lease is still current and adds their attempts.
+    /// statement that adds the attempts (as SQLite's attempt log does: all of them, once) and
+    /// updates the events whose lease is still current.
     private func applyInOneStatement(_ rows: [OutcomeRow]) throws -> Set<Int64> {
         let batch = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
         return Set(try database.query(Self.applyOutcomesSQL, [.text(batch)]) { $0.int64(0) })
@@ -125,12 +150,14 @@ extension OutboxStore {
             WHERE outbox.id = input.id AND outbox.state = 'in_flight' AND outbox.lease_owner = input.owner
               AND outbox.attempts = input.attempt
             RETURNING outbox.id
+        ), logged AS (
+            INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome, http_status, error, request, response)
+            SELECT input.id, input.attempt, input.owner, input."startedAt", input."durationMilliseconds", input.outcome,
+                   input."httpStatus", input.error, input.request, input.response
+            FROM input
+            ON CONFLICT (event_id, attempt) DO NOTHING
         )
-        INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome, http_status, error, request, response)
-        SELECT input.id, input.attempt, input.owner, input."startedAt", input."durationMilliseconds", input.outcome,
-               input."httpStatus", input.error, input.request, input.response
-        FROM input JOIN updated ON updated.id = input.id
-        RETURNING event_id
+        SELECT id FROM updated
         """
 
     /// Applies a batch's outcomes to each webservice's health (see ``CircuitBreaker``): read,

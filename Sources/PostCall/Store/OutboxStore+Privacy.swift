@@ -35,6 +35,15 @@ extension OutboxStore {
         try reduceErrorsToTheirClass(
             select: "SELECT id, last_error FROM outbox WHERE webservice = ? AND last_error IS NOT NULL",
             update: "UPDATE outbox SET last_error = ? WHERE id = ?", webservice: webservice)
+        try erasePrivateAttempts(of: webservice)
+        try requestScrub()
+    }
+
+    /// The attempts' share of ``erasePrivateHistory(of:)``. On SQLite it also runs before, in a
+    /// transaction of its own: the attempt log is another file, whose commit follows the outbox's
+    /// in a transaction spanning both, so a crash between the two could otherwise leave the data
+    /// there while the webservice is already private.
+    func erasePrivateAttempts(of webservice: String) throws {
         try reduceErrorsToTheirClass(
             select: """
                 SELECT attempts.id, attempts.error FROM attempts JOIN outbox ON outbox.id = attempts.event_id
@@ -46,7 +55,6 @@ extension OutboxStore {
             UPDATE attempts SET request = NULL, response = NULL
             WHERE event_id IN (SELECT id FROM outbox WHERE webservice = ?) AND (request IS NOT NULL OR response IS NOT NULL)
             """, [.text(webservice)])
-        try requestScrub()
     }
 
     /// Rewrites each error `select` finds (rows of id and text) to its private form, with `update`.

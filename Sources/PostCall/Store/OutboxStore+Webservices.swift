@@ -6,10 +6,15 @@ extension OutboxStore {
     /// call data its history kept until now.
     public func setWebservice(_ webservice: Webservice) throws {
         try webservice.validate()
+        let storedPrivate = {
+            try self.database.query("SELECT private FROM webservices WHERE name = ?", [.text(webservice.name)]) { $0.int64(0) != 0 }
+                .first
+        }
+        if webservice.isPrivate, let database = database as? Database, try storedPrivate() == false {
+            try database.attemptLogTransaction { try erasePrivateAttempts(of: webservice.name) }
+        }
         try database.writeTransaction {
-            let wasPrivate = try database.query("SELECT private FROM webservices WHERE name = ?", [.text(webservice.name)]) {
-                $0.int64(0) != 0
-            }.first
+            let wasPrivate = try storedPrivate()
             try upsert(webservice)
             if webservice.isPrivate && wasPrivate == false { try erasePrivateHistory(of: webservice.name) }
         }

@@ -51,14 +51,22 @@ extension SQLConnection {
     /// simply joins it, and an error rolls back the outer one.
     @discardableResult
     public func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try transaction(begin: beginWriteTransaction, end: endTransaction(commit:), body)
+    }
+
+    /// Runs `body` between `begin` and `end` (committing, or rolling back if it throws), or
+    /// inside the transaction already open.
+    func transaction<Result>(
+        begin: () throws -> Void, end: (_ commit: Bool) throws -> Void, _ body: () throws -> Result
+    ) throws -> Result {
         if isInTransaction { return try body() }
-        try beginWriteTransaction()
+        try begin()
         do {
             let result = try body()
-            try endTransaction(commit: true)
+            try end(true)
             return result
         } catch {
-            try? endTransaction(commit: false)
+            try? end(false)
             throw error
         }
     }

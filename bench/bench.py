@@ -75,6 +75,14 @@ class Receiver:
         self.process.wait()
 
 
+def attempt_log_reader(path):
+    """A connection of its own with the attempt log attached, which the IVR's connection lacks
+    (as the IVR's would: attaching it there would make its BEGIN IMMEDIATE lock that file too)."""
+    reader = sqlite3.connect(path, timeout=30, isolation_level=None)
+    reader.execute("ATTACH DATABASE ? AS attempt_log", (path + "-attempts",))
+    return reader
+
+
 class Outbox:
     """A fresh database with webservices, and the IVR's connection to it."""
 
@@ -84,6 +92,7 @@ class Outbox:
         self.env = dict(os.environ, POSTCALL_DB=self.path)
         subprocess.run([args.postcall, "migrate"], check=True, env=self.env, stdout=subprocess.DEVNULL)
         self.ivr = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.history = attempt_log_reader(self.path)
 
     def webservice(self, name, url):
         subprocess.run([self.args.postcall, "webservice", "set", name, "--method", "POST", "--url", url,
@@ -113,7 +122,7 @@ class Outbox:
     def delivered_count(self):
         # Every attempt delivers here; max(id) is one index lookup, where counting delivered rows
         # would scan the whole table and slow the very workers being measured.
-        return self.ivr.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0]
+        return self.history.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0]
 
     def latencies(self, where="1"):
         return [row[0] for row in self.ivr.execute(
@@ -604,9 +613,9 @@ def fleet_run(args, receiver, work, db, workers):
         PostgresServer.sql(db, backlog)
         delivered = lambda: int(PostgresServer.sql(db, "SELECT coalesce(max(id), 0) FROM attempts"))
     else:
-        ivr = sqlite3.connect(db, timeout=30, isolation_level=None)
-        ivr.execute(backlog)
-        delivered = lambda: ivr.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0]
+        sqlite3.connect(db, timeout=30, isolation_level=None).execute(backlog)
+        history = attempt_log_reader(db)
+        delivered = lambda: history.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0]
     processes = [subprocess.Popen([args.postcall, "worker", "--concurrency", str(args.concurrency), "--id", f"host-{w}",
                                    "--log-level", "error"], env=env) for w in range(workers)]
     samples = {}

@@ -146,6 +146,28 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(try store.event(id: id)?.state, .delivered)
     }
 
+    /// Making a webservice private erases the attempt log first, in a transaction of its own that
+    /// waits for a worker logging attempts meanwhile, not one that fails once that worker commits.
+    func testMakingAWebservicePrivateWaitsForAWorkerLoggingAttempts() throws {
+        // Used by one thread at a time: this one until the other starts, then only the other.
+        nonisolated(unsafe) let worker = try Database(
+            openingPath: Database.attemptLogPath(ofOutbox: scratch.databasePath), busyTimeoutMilliseconds: 1_000)
+        try worker.execute(
+            """
+            BEGIN IMMEDIATE;
+            INSERT INTO attempts (event_id, attempt, worker, started_at, duration_ms, outcome) VALUES (99, 1, 'w', 0, 1, 'delivered');
+            """)
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            usleep(200_000)
+            try? worker.execute("COMMIT")
+        }
+        XCTAssertNoThrow(
+            try store.setWebservice(Webservice(name: "survey", url: "http://127.0.0.1:9/x", timeoutMilliseconds: 5_000, isPrivate: true)))
+        group.wait()
+        XCTAssertEqual(try store.webservice(named: "survey")?.isPrivate, true)
+    }
+
     /// Schema version 10 moves the attempts out of the outbox file into the attempt log, once,
     /// and an opening after a crash between the copy and the drop copies nothing twice.
     func testMigratingMovesTheAttemptsIntoTheirOwnFile() throws {

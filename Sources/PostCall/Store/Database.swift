@@ -129,8 +129,10 @@ public final class Database: SQLConnection {
 
     /// Runs `body` in a transaction that takes each file's write lock only when it first writes
     /// there (`BEGIN IMMEDIATE` takes every attached file's), so writing the attempt log leaves
-    /// the outbox's lock to the IVR. Not a write transaction for ``writeLockPause``. Inside an
-    /// open transaction, `body` joins it.
+    /// the outbox's lock to the IVR. `body` must write the attempt log before it reads it: after
+    /// a read, another connection's commit makes the first write fail at once instead of
+    /// waiting. Not a write transaction for ``writeLockPause``. Inside an open transaction,
+    /// `body` joins it.
     func attemptLogTransaction<Result>(_ body: () throws -> Result) throws -> Result {
         try transaction(begin: { try execute("BEGIN") }, end: { try execute($0 ? "COMMIT" : "ROLLBACK") }, body)
     }

@@ -44,17 +44,19 @@ extension OutboxStore {
     /// in a transaction spanning both, so a crash between the two could otherwise leave the data
     /// there while the webservice is already private.
     func erasePrivateAttempts(of webservice: String) throws {
+        // The write first: in a transaction that did not take the lock up front, a read first
+        // would fail the write after it whenever a worker logged attempts in between.
+        try database.run(
+            """
+            UPDATE attempts SET request = NULL, response = NULL
+            WHERE event_id IN (SELECT id FROM outbox WHERE webservice = ?) AND (request IS NOT NULL OR response IS NOT NULL)
+            """, [.text(webservice)])
         try reduceErrorsToTheirClass(
             select: """
                 SELECT attempts.id, attempts.error FROM attempts JOIN outbox ON outbox.id = attempts.event_id
                 WHERE outbox.webservice = ? AND attempts.error IS NOT NULL
                 """,
             update: "UPDATE attempts SET error = ? WHERE id = ?", webservice: webservice)
-        try database.run(
-            """
-            UPDATE attempts SET request = NULL, response = NULL
-            WHERE event_id IN (SELECT id FROM outbox WHERE webservice = ?) AND (request IS NOT NULL OR response IS NOT NULL)
-            """, [.text(webservice)])
     }
 
     /// Rewrites each error `select` finds (rows of id and text) to its private form, with `update`.

@@ -439,4 +439,3 @@ final class ResultBox<Value>: @unchecked Sendable {
     func append(_ value: Value) { lock.withLock { storage.append(value) } }
     var values: [Value] { lock.withLock { storage } }
 }
-

@@ -159,10 +159,7 @@ final class PromiseTests: EndToEndTestCase {
 
     /// Whether the outbox, its attempt log or either's write-ahead log holds `needle`.
     private func outboxFilesContain(_ needle: String) -> Bool {
-        let attemptLog = Database.attemptLogPath(ofOutbox: scratch.databasePath)
-        return [scratch.databasePath, scratch.databasePath + "-wal", attemptLog, attemptLog + "-wal"].contains {
-            fileContains($0, needle)
-        }
+        scratch.databaseFiles.contains { fileContains($0, needle) }
     }
 
     /// Item 8: a worker killed right after finalising private events leaves the scrub to any other

@@ -228,8 +228,7 @@ final class SupportTests: EndToEndTestCase {
                 // Our connection is still open, so the WAL is still there: the worker must have emptied it.
                 // (PostgreSQL keeps old row versions until vacuum and WAL until recycled: the README says so.)
                 XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.databasePath + "-wal"))
-                let attemptLog = Database.attemptLogPath(ofOutbox: scratch.databasePath)
-                for file in [scratch.databasePath, scratch.databasePath + "-wal", attemptLog, attemptLog + "-wal"] {
+                for file in scratch.databaseFiles {
                     guard let bytes = FileManager.default.contents(atPath: file) else { continue }
                     XCTAssertNil(bytes.range(of: needle), "the private marker was found in \(file)")
                 }

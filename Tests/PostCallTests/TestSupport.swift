@@ -28,6 +28,11 @@ final class Scratch {
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     var databasePath: String { directory.appendingPathComponent("outbox.db").path }
+    /// The outbox, its attempt log and their write-ahead logs: where call data could linger.
+    var databaseFiles: [String] {
+        let attemptLog = Database.attemptLogPath(ofOutbox: databasePath)
+        return [databasePath, databasePath + "-wal", attemptLog, attemptLog + "-wal"]
+    }
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 }
 

@@ -22,16 +22,21 @@ extension Database {
     }
 
     private func migrateOnce() throws {
-        // journal_mode cannot change inside a transaction; once WAL is set it stays with the file.
+        try switchToWriteAheadLog()
+        try attachAttemptLog()
+        try apply(Migration.attemptLog, to: "attempt_log")
+        try apply(Migration.all, to: "main")
+        try moveAttemptsToTheirFile()
+    }
+
+    /// Puts this connection's file in WAL mode. `journal_mode` cannot change inside a
+    /// transaction; once WAL is set it stays with the file.
+    private func switchToWriteAheadLog() throws {
         let mode = try query("PRAGMA journal_mode = WAL") { $0.text(0) }.first
         if mode != "wal" {
             throw PostCallError(
                 .database, "database \(path) could not switch to WAL mode (it is in \(mode ?? "unknown") mode)")
         }
-        try attachAttemptLog()
-        try apply(Migration.attemptLog, to: "attempt_log")
-        try apply(Migration.all, to: "main")
-        try moveAttemptsToTheirFile()
     }
 
     /// Applies the steps of `migrations` newer than `schema`'s `user_version`, in one write
@@ -67,14 +72,7 @@ extension Database {
             return
         }
         let logPath = Self.attemptLogPath(ofOutbox: path)
-        do {
-            let log = try Database(openingPath: logPath, create: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
-            let mode = try log.query("PRAGMA journal_mode = WAL") { $0.text(0) }.first
-            if mode != "wal" {
-                throw PostCallError(
-                    .database, "database \(logPath) could not switch to WAL mode (it is in \(mode ?? "unknown") mode)")
-            }
-        }
+        try Database(openingPath: logPath, create: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds).switchToWriteAheadLog()
         try run("ATTACH DATABASE ? AS attempt_log", [.text(logPath)])
         // Per file: the attached one does not take these from the outbox's connection.
         try execute("PRAGMA attempt_log.synchronous = NORMAL; PRAGMA attempt_log.secure_delete = ON")

@@ -18,8 +18,10 @@ final class Statement: SQLRow {
     deinit { sqlite3_finalize(handle) }
 
     func bind(_ values: [SQLValue]) throws {
+        // Every parameter is bound again below (the count is checked), and binding one frees the
+        // value it replaces: clearing them all first cost the store thread 400 instructions an
+        // event more (callgrind).
         sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
         // SQLite would leave missing parameters NULL and refuse extra ones one by one: a count
         // that does not match is a bug in the caller, reported with the SQL.
         let expected = Int(sqlite3_bind_parameter_count(handle))

@@ -724,9 +724,13 @@ public final class DeliveryWorker {
     /// the error's class only: its detail can echo call data.
     private func recorded(_ records: [AttemptRecord], lost: [AttemptRecord]) {
         if records.contains(where: { $0.isPrivate && $0.outcome != .retry }) { scrubPending = true }
-        for record in records where !lost.contains(where: { $0.entry == record.entry }) {
-            metrics.attempt(webservice: record.entry.webservice, outcome: record.outcome, durationMilliseconds: record.durationMilliseconds)
-            guard record.outcome != .delivered else { continue }
+        // By index: iterating the records copied each of them (600 instructions an event, callgrind).
+        for index in records.indices where lost.isEmpty || !lost.contains(where: { $0.entry == records[index].entry }) {
+            metrics.attempt(
+                webservice: records[index].entry.webservice, outcome: records[index].outcome,
+                durationMilliseconds: records[index].durationMilliseconds)
+            guard records[index].outcome != .delivered else { continue }
+            let record = records[index]
             logger.log(
                 level: record.outcome == .failed ? .error : .warning,
                 record.outcome == .failed ? "event dead" : "delivery failed, will retry",

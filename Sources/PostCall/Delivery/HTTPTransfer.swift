@@ -153,52 +153,53 @@ final class HTTPTransfer {
         // a POST, and any other method is sent as a custom one.
         let hasBody = request.body != nil || upload != nil
         let customMethod = request.method == "GET" || (request.method == "POST" && hasBody) ? nil : request.method
-        var codes: [CURLcode] = url.set(request.url)
-            ? [postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeMutableRawPointer(url.handle))]
-            : [postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, nil), postcall_easy_setopt_string(easy, CURLOPT_URL, request.url)]
-        codes += [
-            postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)),
-            postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))),
-            postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList.list()),
-            postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1),
-            postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod),
-            postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0),
-        ]
+        // The first option libcurl refuses, if any, kept as they are set: gathering the codes in
+        // arrays cost three allocations and 1,100 instructions an event (callgrind).
+        var refused = CURLE_OK
+        func set(_ code: CURLcode) { if refused == CURLE_OK { refused = code } }
+        if url.set(request.url) {
+            set(postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeMutableRawPointer(url.handle)))
+        } else {
+            set(postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, nil))
+            set(postcall_easy_setopt_string(easy, CURLOPT_URL, request.url))
+        }
+        set(postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)))
+        set(postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))))
+        set(postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList.list()))
+        set(postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+        set(postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod))
+        set(postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0))
         if userAgent != appliedUserAgent {
             let code = postcall_easy_setopt_string(easy, CURLOPT_USERAGENT, userAgent)
             if code == CURLE_OK { appliedUserAgent = userAgent }
-            codes.append(code)
+            set(code)
         }
         if tls != appliedTLS {
-            codes += [
-                postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile),
-                postcall_easy_setopt_string(easy, CURLOPT_SSLCERT, tls.clientCertificate),
-                postcall_easy_setopt_string(easy, CURLOPT_SSLKEY, tls.clientKey),
-            ]
+            set(postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile))
+            set(postcall_easy_setopt_string(easy, CURLOPT_SSLCERT, tls.clientCertificate))
+            set(postcall_easy_setopt_string(easy, CURLOPT_SSLKEY, tls.clientKey))
             appliedTLS = tls
         }
         if let body = request.body {
-            codes.append(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+            set(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
             if body.isEmpty {
-                codes.append(postcall_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
+                set(postcall_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
             } else {
                 // COPYPOSTFIELDS copies, so the body need not outlive this call.
-                codes.append(body.withUnsafeBytes {
+                set(body.withUnsafeBytes {
                     postcall_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))
                 })
             }
         }
         if let upload {
-            codes += [
-                postcall_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil),
-                postcall_easy_setopt_long(easy, CURLOPT_POST, 1),
-                postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.size)),
-                postcall_easy_setopt_read_callback(easy, Self.readBody, Self.seekBody, Unmanaged.passUnretained(upload).toOpaque()),
-            ]
+            set(postcall_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil))
+            set(postcall_easy_setopt_long(easy, CURLOPT_POST, 1))
+            set(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.size)))
+            set(postcall_easy_setopt_read_callback(easy, Self.readBody, Self.seekBody, Unmanaged.passUnretained(upload).toOpaque()))
             upload.rewind()
         }
         uploadBody = upload
-        try Self.check(codes)
+        try Self.check(refused)
     }
 
     /// Lets go of the last upload's body (and so its files). libcurl's handle is told first,
@@ -223,8 +224,12 @@ final class HTTPTransfer {
     }
 
     private static func check(_ codes: [CURLcode]) throws {
-        if let failure = codes.first(where: { $0 != CURLE_OK }) {
-            throw PostCallError(.transport, "libcurl rejected an option: \(String(cString: curl_easy_strerror(failure)))")
+        try check(codes.first { $0 != CURLE_OK } ?? CURLE_OK)
+    }
+
+    private static func check(_ code: CURLcode) throws {
+        guard code == CURLE_OK else {
+            throw PostCallError(.transport, "libcurl rejected an option: \(String(cString: curl_easy_strerror(code)))")
         }
     }
 

@@ -67,6 +67,13 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(getRequest.header("idempotency-key"), "0123abcd-42", "<outbox id>-<event id>, unique across outboxes")
         XCTAssertEqual(getRequest.header("X-Ani"), "+1555")
 
+        // A configured Idempotency-Key (any case) gives way to ours, so a receiver can rely on it.
+        var keyed = get
+        keyed.headers.append(.init(name: "IDEMPOTENCY-key", value: "mine-{{v}}"))
+        let keyedRequest = try RESTRequestTemplate(keyed).render(vars, eventID: 42)
+        XCTAssertEqual(keyedRequest.headers.filter { $0.name.lowercased() == "idempotency-key" }.map(\.value), ["0123abcd-42"])
+        XCTAssertEqual(keyedRequest.header("X-Ani"), "+1555")
+
         var put = base
         put.method = .put
         let putRequest = try RESTRequestTemplate(put).render(vars, eventID: 42)

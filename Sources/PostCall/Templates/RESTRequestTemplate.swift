@@ -26,7 +26,7 @@ public struct RESTRequestTemplate: Sendable {
                 .invalidInput,
                 "webservice \(webservice.name): URL \(webservice.url.debugDescription) must start with http:// or https:// and a host written out, not a variable")
         }
-        headers = try webservice.headers.map { field in
+        let configuredHeaders: [(name: String, value: Template)] = try webservice.headers.map { field in
             guard Self.isToken(field.name) else {
                 throw PostCallError(
                     .invalidInput, "webservice \(webservice.name): \(field.name.debugDescription) is not a valid header name")
@@ -37,6 +37,9 @@ public struct RESTRequestTemplate: Sendable {
             }
             return (field.name, try Template(field.value))
         }
+        // Ours is the one a receiver can rely on (see `render`); header names are not templates,
+        // so a configured one is left out here once rather than looked for in every request.
+        headers = configuredHeaders.filter { $0.name.lowercased() != "idempotency-key" }
         parameters = try webservice.parameters.map { (try Template($0.name), try Template($0.value)) }
         try Self.checkBodies(of: webservice)
         body = try webservice.body.map(Template.init)
@@ -125,8 +128,8 @@ public struct RESTRequestTemplate: Sendable {
                 }
             }
         }
-        // Ours is the one a receiver can rely on: the same event id on every retry.
-        renderedHeaders.removeAll { $0.name.lowercased() == "idempotency-key" }
+        // Ours is the one a receiver can rely on: the same event id on every retry. (A configured
+        // one was left out when the template was made.)
         renderedHeaders.append(Webservice.Field(name: "Idempotency-Key", value: values.eventKey))
         return HTTPRequest(method: method.httpMethod, url: target, headers: renderedHeaders, body: requestBody, upload: upload)
     }

@@ -52,6 +52,31 @@ final class TemplateTests: XCTestCase {
         XCTAssertThrowsError(try TemplateValues.decodeVariables("{bad"))
     }
 
+    /// An event's values read from its JSON as the templates ask for them: the same text as the
+    /// decoded dictionary gives, the last of a repeated name counting, built-ins first.
+    func testValuesFromTheEventsJSONRenderAsTheDecodedOnes() throws {
+        let json = #" { "q1" : "first", "e": "a\"b\\c\/d\n\u00fc\ud83d\ude00", "n\u0061me": "escaped name", "i": -1.50e3, "t": true,"#
+            + #" "f": false, "z": null, "call_id": "spoofed", "q1": "last", "": "empty name", "s": "" } "#
+        let fromJSON = try TemplateValues(
+            variablesJSON: json, callID: "call-1", reason: "exit", eventID: 42, outboxID: "0123abcd", createdAt: 1_764_079_200_000,
+            attempt: 3)
+        let decoded = values(try TemplateValues.decodeVariables(json))
+        let names = ["q1", "e", "name", "i", "t", "f", "z", "call_id", "", "s", "missing", "n\\u0061me", "Q1"]
+        for name in names { XCTAssertEqual(fromJSON[name], decoded[name], name) }
+        XCTAssertEqual(
+            names.map { fromJSON[$0] },
+            ["last", "a\"b\\c/d\nü😀", "escaped name", "-1.50e3", "true", "false", "", "call-1", "empty name", "", "", "", ""])
+        XCTAssertEqual(
+            try TemplateValues.variableMembers(#"{"s":"a\"b","n":5,"t":true,"z":null,"e":""}"#).map { [$0.name, $0.json] },
+            [["s", #""a\"b""#], ["n", "5"], ["t", "true"], ["z", "null"], ["e", #""""#]])
+        XCTAssertThrowsError(
+            try TemplateValues(variablesJSON: #"{"a":[1]}"#, callID: "", reason: "", eventID: 1, outboxID: "", createdAt: 0, attempt: 1)
+        ) { error in XCTAssertEqual((error as? PostCallError)?.code, .invalidInput) }
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"a":"\ud83d\u0041"}"#), "a high surrogate before another escape must pair")
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"a":"\x"}"#))
+        XCTAssertThrowsError(try TemplateValues.decodeVariables(#"{"a":"\u12"}"#))
+    }
+
     func testRequestForEachMethod() throws {
         let base = Webservice(
             name: "s", url: "https://h.example/p/{{call_id}}?fixed=1#frag",

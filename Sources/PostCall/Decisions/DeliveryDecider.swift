@@ -84,9 +84,9 @@ struct DeliveryDecider: Sendable {
             return .finish(permanentFailure(failure, isPrivate: false), isPrivate: compiled.webservice.isPrivate)
         }
         do {
-            let values = TemplateValues(
-                variables: try TemplateValues.decodeVariables(entry.variablesJSON), callID: entry.callID, reason: entry.reason,
-                eventID: entry.id, outboxID: outboxID, createdAt: entry.createdAt, attempt: entry.attempt)
+            let values = try TemplateValues(
+                variablesJSON: entry.variablesJSON, callID: entry.callID, reason: entry.reason, eventID: entry.id,
+                outboxID: outboxID, createdAt: entry.createdAt, attempt: entry.attempt)
             return .send(try compiled.template.render(values, eventID: entry.id))
         } catch {
             // Rendering is pure: it fails on the event's data or the templates, never on the store.

@@ -11,9 +11,9 @@ public struct StoredEvent: Sendable, Equatable {
 
     /// The template values of its next (or last) attempt.
     func templateValues(outboxID: String) throws -> TemplateValues {
-        TemplateValues(
-            variables: try TemplateValues.decodeVariables(variablesJSON), callID: callID, reason: reason, eventID: id,
-            outboxID: outboxID, createdAt: createdAt, attempt: max(1, attempts))
+        try TemplateValues(
+            variablesJSON: variablesJSON, callID: callID, reason: reason, eventID: id, outboxID: outboxID,
+            createdAt: createdAt, attempt: max(1, attempts))
     }
 }
 

@@ -1,161 +1,263 @@
-/// Parses an event's `variables`: one JSON object whose values are strings, numbers, booleans or
-/// null, into the text each value renders as. Numbers keep their JSON spelling, booleans become
-/// `true`/`false`, null the empty string.
+/// An event's `variables`, checked: one JSON object whose values are strings, numbers, booleans
+/// or null. It keeps where each member lies, and makes a value into the text it renders as only
+/// when a template asks for it: numbers keep their JSON spelling, booleans become `true`/`false`,
+/// null the empty string.
 ///
-/// Hand-written because it runs for every attempt and JSONDecoder cost more than the request. It
-/// reads the string's own bytes in place: a copy of them cost 600 instructions an event.
-struct ScalarJSONObject {
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var position = 0
+/// Hand-written because it runs for every attempt and JSONDecoder cost more than the request.
+/// An event usually carries many more variables than its webservice uses: made into a dictionary,
+/// 22 of them cost 47,000 instructions an event (callgrind), most of the worker's own work.
+struct ScalarJSONObject: Sendable {
+    /// Where one member lies in the JSON's bytes.
+    struct Member: Sendable {
+        /// The name's bytes between its quotes.
+        let name: Range<Int>
+        let nameIsEscaped: Bool
+        /// The value's bytes (a string's between its quotes).
+        let value: Range<Int>
+        let kind: Kind
+    }
 
-    static func parse(_ json: String) throws -> [String: String] {
-        var json = json
-        return try json.withUTF8 { bytes in
-            var parser = ScalarJSONObject(bytes: bytes)
-            var values = [String: String](minimumCapacity: 8)
-            try parser.object { name, text, _ in values[name] = text }
+    /// How a member's value becomes text.
+    enum Kind: Sendable, Equatable {
+        /// A string, `escaped` if it has escapes to undo.
+        case string(escaped: Bool)
+        /// A number or boolean: its JSON spelling.
+        case literal
+        /// `null`: the empty string.
+        case null
+    }
+
+    /// The JSON as given.
+    let json: String
+    /// The members in order. A name may appear twice; the last one counts, as in a dictionary.
+    let members: [Member]
+
+    init(_ json: String) throws {
+        self.json = json
+        members = try Self.withBytes(of: json) { bytes in
+            var scanner = Scanner(bytes: bytes)
+            return try scanner.object()
+        }
+    }
+
+    /// The text of the last member called `name`, if there is one.
+    func text(named name: String) -> String? {
+        Self.withBytes(of: json) { bytes in
+            var name = name
+            return name.withUTF8 { wanted in
+                for member in members.reversed() where Self.name(of: member, in: bytes, is: wanted) {
+                    return Self.text(of: member, in: bytes)
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Every member's text by name (the last of a repeated name counts).
+    var values: [String: String] {
+        Self.withBytes(of: json) { bytes in
+            var values = [String: String](minimumCapacity: members.count)
+            for member in members { values[Self.name(of: member, in: bytes)] = Self.text(of: member, in: bytes) }
             return values
         }
     }
 
     /// The members in order, each value as its JSON text (`"a\"b"`, `5`, `true`, `null`).
-    static func members(_ json: String) throws -> [(name: String, json: String)] {
-        var json = json
-        return try json.withUTF8 { bytes in
-            var parser = ScalarJSONObject(bytes: bytes)
-            var members: [(name: String, json: String)] = []
-            try parser.object { name, _, json in members.append((name, String(decoding: json, as: UTF8.self))) }
+    var jsonMembers: [(name: String, json: String)] {
+        Self.withBytes(of: json) { bytes in
+            members.map { member in
+                // A string's JSON text has its quotes, just outside its contents.
+                let text = if case .string = member.kind { (member.value.lowerBound - 1)..<(member.value.upperBound + 1) } else { member.value }
+                return (Self.name(of: member, in: bytes), String(decoding: bytes[text], as: UTF8.self))
+            }
+        }
+    }
+
+    private static func withBytes<Result>(of json: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        if let result = try json.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return try Array(json.utf8).withUnsafeBufferPointer(body)
+    }
+
+    private static func name(of member: Member, in bytes: UnsafeBufferPointer<UInt8>) -> String {
+        member.nameIsEscaped ? Scanner.unescaped(bytes[member.name]) : String(decoding: bytes[member.name], as: UTF8.self)
+    }
+
+    /// Whether `member` is called `wanted`, compared on the bytes unless its name has escapes.
+    private static func name(of member: Member, in bytes: UnsafeBufferPointer<UInt8>, is wanted: UnsafeBufferPointer<UInt8>) -> Bool {
+        if member.nameIsEscaped { return Array(name(of: member, in: bytes).utf8).elementsEqual(wanted) }
+        return member.name.count == wanted.count && bytes[member.name].elementsEqual(wanted)
+    }
+
+    private static func text(of member: Member, in bytes: UnsafeBufferPointer<UInt8>) -> String {
+        switch member.kind {
+        case .string(escaped: false), .literal: String(decoding: bytes[member.value], as: UTF8.self)
+        case .string(escaped: true): Scanner.unescaped(bytes[member.value])
+        case .null: ""
+        }
+    }
+
+    struct Malformed: Error {}
+
+    /// Walks the JSON once, checking it, and notes where its members lie.
+    private struct Scanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var position = 0
+
+        mutating func object() throws -> [Member] {
+            var members: [Member] = []
+            // Grown from empty, the array was copied five times for 22 variables.
+            members.reserveCapacity(16)
+            skipWhitespace()
+            try expect(UInt8(ascii: "{"))
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") {
+                position += 1
+            } else {
+                while true {
+                    skipWhitespace()
+                    let (name, nameIsEscaped) = try string()
+                    skipWhitespace()
+                    try expect(UInt8(ascii: ":"))
+                    skipWhitespace()
+                    let (value, kind) = try scalar()
+                    members.append(Member(name: name, nameIsEscaped: nameIsEscaped, value: value, kind: kind))
+                    skipWhitespace()
+                    if peek() == UInt8(ascii: ",") {
+                        position += 1
+                        continue
+                    }
+                    try expect(UInt8(ascii: "}"))
+                    break
+                }
+            }
+            skipWhitespace()
+            guard position == bytes.count else { throw Malformed() }
             return members
         }
-    }
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    private struct Malformed: Error {}
-
-    /// Calls `member` with each member's name, its value as text and its value's JSON bytes, in order.
-    private mutating func object(_ member: (String, String, Slice<UnsafeBufferPointer<UInt8>>) -> Void) throws {
-        skipWhitespace()
-        try expect(UInt8(ascii: "{"))
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            position += 1
-        } else {
-            while true {
-                skipWhitespace()
-                let name = try string()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                let start = position
-                let text = try scalar()
-                member(name, text, bytes[start..<position])
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
+        private mutating func scalar() throws -> (Range<Int>, Kind) {
+            guard let first = peek() else { throw Malformed() }
+            let start = position
+            switch first {
+            case UInt8(ascii: "\""):
+                let (range, isEscaped) = try string()
+                return (range, .string(escaped: isEscaped))
+            case UInt8(ascii: "t"): try literal("true")
+            case UInt8(ascii: "f"): try literal("false")
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return (start..<position, .null)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                while let byte = peek(), byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                {
                     position += 1
+                }
+            default:
+                throw Malformed()  // objects and arrays are not variables
+            }
+            return (start..<position, .literal)
+        }
+
+        private mutating func literal(_ word: StaticString) throws {
+            let count = word.utf8CodeUnitCount
+            guard position + count <= bytes.count,
+                bytes[position..<(position + count)].elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: count))
+            else { throw Malformed() }
+            position += count
+        }
+
+        /// Checks a string literal, escapes included, and returns where its contents lie.
+        private mutating func string() throws -> (Range<Int>, isEscaped: Bool) {
+            try expect(UInt8(ascii: "\""))
+            let start = position
+            var isEscaped = false
+            while position < bytes.count {
+                let byte = bytes[position]
+                position += 1
+                switch byte {
+                case UInt8(ascii: "\""):
+                    return (start..<(position - 1), isEscaped)
+                case UInt8(ascii: "\\"):
+                    isEscaped = true
+                    guard position < bytes.count else { throw Malformed() }
+                    let escape = bytes[position]
+                    position += 1
+                    switch escape {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        continue
+                    case UInt8(ascii: "u"):
+                        let scalar = try Self.hex4(bytes, at: position)
+                        position += 4
+                        // A high surrogate followed by another `\u` must pair with a low one.
+                        if (0xD800..<0xDC00).contains(scalar), peek() == UInt8(ascii: "\\"),
+                            position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
+                        {
+                            guard (0xDC00..<0xE000).contains(try Self.hex4(bytes, at: position + 2)) else { throw Malformed() }
+                            position += 6
+                        }
+                    default: throw Malformed()
+                    }
+                default:
                     continue
                 }
-                try expect(UInt8(ascii: "}"))
-                break
             }
+            throw Malformed()
         }
-        skipWhitespace()
-        guard position == bytes.count else { throw Malformed() }
-    }
 
-    private mutating func scalar() throws -> String {
-        guard let first = peek() else { throw Malformed() }
-        switch first {
-        case UInt8(ascii: "\""): return try string()
-        case UInt8(ascii: "t"): return try literal("true", renders: "true")
-        case UInt8(ascii: "f"): return try literal("false", renders: "false")
-        case UInt8(ascii: "n"): return try literal("null", renders: "")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            let start = position
-            while let byte = peek(), byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
-                || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-            {
-                position += 1
-            }
-            return String(decoding: bytes[start..<position], as: UTF8.self)
-        default:
-            throw Malformed()  // objects and arrays are not variables
-        }
-    }
-
-    private mutating func literal(_ word: StaticString, renders text: String) throws -> String {
-        let count = word.utf8CodeUnitCount
-        guard position + count <= bytes.count,
-            bytes[position..<(position + count)].elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: count))
-        else { throw Malformed() }
-        position += count
-        return text
-    }
-
-    private mutating func string() throws -> String {
-        try expect(UInt8(ascii: "\""))
-        // Most strings have no escape: made from their bytes in place (no buffer; a string of up
-        // to 15 bytes is stored inline, so none is allocated at all).
-        var end = position
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
-        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            defer { position = end + 1 }
-            return String(decoding: bytes[position..<end], as: UTF8.self)
-        }
-        var output = Array(bytes[position..<end])
-        position = end
-        while position < bytes.count {
-            let byte = bytes[position]
-            position += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                return String(decoding: output, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                guard position < bytes.count else { throw Malformed() }
-                let escape = bytes[position]
-                position += 1
+        /// The contents of a string literal checked by ``string()``, its escapes undone.
+        static func unescaped(_ contents: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+            var output: [UInt8] = []
+            output.reserveCapacity(contents.count)
+            var index = contents.startIndex
+            while index < contents.endIndex {
+                let byte = contents[index]
+                index += 1
+                guard byte == UInt8(ascii: "\\"), index < contents.endIndex else {
+                    output.append(byte)
+                    continue
+                }
+                let escape = contents[index]
+                index += 1
                 switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(escape)
                 case UInt8(ascii: "b"): output.append(0x08)
                 case UInt8(ascii: "f"): output.append(0x0C)
                 case UInt8(ascii: "n"): output.append(0x0A)
                 case UInt8(ascii: "r"): output.append(0x0D)
                 case UInt8(ascii: "t"): output.append(0x09)
                 case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar), peek() == UInt8(ascii: "\\"),
-                        position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
+                    var scalar = (try? hex4(contents.base, at: index)) ?? 0xFFFD
+                    index += 4
+                    if (0xD800..<0xDC00).contains(scalar), index + 1 < contents.endIndex, contents[index] == UInt8(ascii: "\\"),
+                        contents[index + 1] == UInt8(ascii: "u"), let low = try? hex4(contents.base, at: index + 2)
                     {
-                        position += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw Malformed() }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        index += 6
                     }
                     output.append(contentsOf: String(Unicode.Scalar(scalar) ?? "\u{FFFD}").utf8)
-                default: throw Malformed()
+                default: output.append(escape)  // `"`, `\` and `/`
                 }
-            default:
-                output.append(byte)
             }
+            return String(decoding: output, as: UTF8.self)
         }
-        throw Malformed()
-    }
 
-    private mutating func hex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16)
-        else { throw Malformed() }
-        position += 4
-        return value
-    }
+        private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int) throws -> UInt32 {
+            guard position + 4 <= bytes.count,
+                let value = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16)
+            else { throw Malformed() }
+            return value
+        }
 
-    private func peek() -> UInt8? { position < bytes.count ? bytes[position] : nil }
+        private func peek() -> UInt8? { position < bytes.count ? bytes[position] : nil }
 
-    private mutating func expect(_ byte: UInt8) throws {
-        guard peek() == byte else { throw Malformed() }
-        position += 1
-    }
+        private mutating func expect(_ byte: UInt8) throws {
+            guard peek() == byte else { throw Malformed() }
+            position += 1
+        }
 
-    private mutating func skipWhitespace() {
-        while let byte = peek(), byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { position += 1 }
+        private mutating func skipWhitespace() {
+            while let byte = peek(), byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { position += 1 }
+        }
     }
 }

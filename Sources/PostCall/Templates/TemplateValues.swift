@@ -6,7 +6,7 @@ import FoundationEssentials
 /// precedence over a variable of the same name, so they always mean what the documentation says.
 public struct TemplateValues: Sendable {
 
-    private let variables: [String: String]
+    private let variables: Variables
     private let callID: String
     private let reason: String
     private let eventID: Int64
@@ -15,9 +15,36 @@ public struct TemplateValues: Sendable {
     /// `<outbox id>-<event id>`: the Idempotency-Key, unique across every outbox.
     public let eventKey: String
 
+    /// The variables as given, or as the event's JSON, each made into text when a template asks.
+    private enum Variables: Sendable {
+        case given([String: String])
+        case json(ScalarJSONObject)
+    }
+
     public init(
         variables: [String: String], callID: String, reason: String, eventID: Int64, outboxID: String,
         createdAt: Milliseconds, attempt: Int
+    ) {
+        self.init(
+            variables: .given(variables), callID: callID, reason: reason, eventID: eventID, outboxID: outboxID,
+            createdAt: createdAt, attempt: attempt)
+    }
+
+    /// The values of an event whose `variables` column is `variablesJSON`: checked here (see
+    /// ``decodeVariables(_:)`` for what is accepted), each made into text only when a template
+    /// uses it.
+    public init(
+        variablesJSON: String, callID: String, reason: String, eventID: Int64, outboxID: String, createdAt: Milliseconds,
+        attempt: Int
+    ) throws {
+        self.init(
+            variables: .json(try Self.checkedVariables(variablesJSON)), callID: callID, reason: reason, eventID: eventID,
+            outboxID: outboxID, createdAt: createdAt, attempt: attempt)
+    }
+
+    private init(
+        variables: Variables, callID: String, reason: String, eventID: Int64, outboxID: String, createdAt: Milliseconds,
+        attempt: Int
     ) {
         self.eventKey = Self.eventKey(outboxID: outboxID, eventID: eventID)
         self.variables = variables
@@ -53,23 +80,30 @@ public struct TemplateValues: Sendable {
         case "event_key": eventKey
         case "created_at": Timestamp.rfc3339(createdAt).replacing(".000Z", with: "Z")
         case "attempt": String(attempt)
-        default: variables[name] ?? ""
+        default: variable(name) ?? ""
+        }
+    }
+
+    private func variable(_ name: String) -> String? {
+        switch variables {
+        case .given(let values): values[name]
+        case .json(let object): object.text(named: name)
         }
     }
 
     /// Checks a JSON object of scalars and returns its members in order, each value as JSON text.
     public static func variableMembers(_ json: String) throws -> [(name: String, json: String)] {
-        do {
-            return try ScalarJSONObject.members(json)
-        } catch {
-            throw PostCallError(.invalidInput, "variables are not a JSON object of strings, numbers, booleans and null")
-        }
+        try checkedVariables(json).jsonMembers
     }
 
     /// Decodes an event's `variables` column: a JSON object of scalars (see ``ScalarJSONObject``).
     public static func decodeVariables(_ json: String) throws -> [String: String] {
+        try checkedVariables(json).values
+    }
+
+    private static func checkedVariables(_ json: String) throws -> ScalarJSONObject {
         do {
-            return try ScalarJSONObject.parse(json)
+            return try ScalarJSONObject(json)
         } catch {
             throw PostCallError(.invalidInput, "variables are not a JSON object of strings, numbers, booleans and null")
         }

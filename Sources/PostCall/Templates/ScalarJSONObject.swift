@@ -18,7 +18,7 @@ struct ScalarJSONObject: Sendable {
     }
 
     /// How a member's value becomes text.
-    enum Kind: Sendable, Equatable {
+    enum Kind: Sendable {
         /// A string, `escaped` if it has escapes to undo.
         case string(escaped: Bool)
         /// A number or boolean: its JSON spelling.
@@ -67,7 +67,8 @@ struct ScalarJSONObject: Sendable {
         Self.withBytes(of: json) { bytes in
             members.map { member in
                 // A string's JSON text has its quotes, just outside its contents.
-                let text = if case .string = member.kind { (member.value.lowerBound - 1)..<(member.value.upperBound + 1) } else { member.value }
+                var text = member.value
+                if case .string = member.kind { text = (text.lowerBound - 1)..<(text.upperBound + 1) }
                 return (Self.name(of: member, in: bytes), String(decoding: bytes[text], as: UTF8.self))
             }
         }
@@ -96,7 +97,7 @@ struct ScalarJSONObject: Sendable {
         }
     }
 
-    struct Malformed: Error {}
+    private struct Malformed: Error {}
 
     /// Walks the JSON once, checking it, and notes where its members lie.
     private struct Scanner {

@@ -26,6 +26,26 @@ final class WSDLTests: XCTestCase {
         XCTAssertEqual(Set(operation.bindings.map(\.endpoint)), ["https://crm.example.com/SurveyService.asmx"])
     }
 
+    /// Headers the envelope sets itself give way to ours whatever their case; the others stay.
+    func testConfiguredHeadersTheEnvelopeSetsGiveWayToOurs() throws {
+        let (binding, endpoint) = try SOAPBinding.resolve(
+            wsdl: "dotnet-wrapped.wsdl", description: try describe("dotnet-wrapped.wsdl"), operationName: "SaveSurvey", version: .soap11)
+        let webservice = Webservice(
+            name: "s", kind: .soap, url: endpoint,
+            headers: [
+                .init(name: "content-TYPE", value: "text/plain"), .init(name: "X-Trace", value: "t-{{call_id}}"),
+                .init(name: "soapaction", value: "\"Other\""), .init(name: "Idempotency-Key", value: "mine"),
+            ],
+            parameters: [.init(name: "Score", value: "{{score}}")], soap: binding)
+        let values = try TemplateValues(
+            variablesJSON: #"{"score":4}"#, callID: "call-1", reason: "hangup", eventID: 7, outboxID: "0123abcd", createdAt: 0, attempt: 1)
+        let request = try RequestTemplate(webservice).render(values, eventID: 7)
+        XCTAssertEqual(request.headers.map(\.name), ["X-Trace", "Content-Type", "SOAPAction", "Idempotency-Key"])
+        XCTAssertEqual(
+            request.headers.map(\.value),
+            ["t-call-1", "text/xml; charset=utf-8", "\"http://crm.example.com/survey/SaveSurvey\"", "0123abcd-7"])
+    }
+
     func testRPCStyle() throws {
         let operation = try XCTUnwrap(try describe("rpc-literal.wsdl").operation(named: "notify"))
         XCTAssertEqual(operation.style, .rpc)

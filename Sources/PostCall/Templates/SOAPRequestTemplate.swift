@@ -29,7 +29,10 @@ public struct SOAPRequestTemplate: Sendable {
         asREST.bodyFile = nil
         _ = try RESTRequestTemplate(asREST)
         endpoint = try Template(webservice.url)
-        headers = try webservice.headers.map { ($0.name, try Template($0.value)) }
+        // The envelope's own headers and our Idempotency-Key replace configured ones (see
+        // `render`); header names are not templates, so those are left out once, here.
+        headers = try webservice.headers.filter { !Self.setByEnvelope.contains($0.name.lowercased()) }
+            .map { ($0.name, try Template($0.value)) }
 
         func bound(_ fields: [Webservice.Field], shape: SOAPMessageShape, option: String) throws -> [(SOAPParameterPath, Template)] {
             do {
@@ -56,6 +59,9 @@ public struct SOAPRequestTemplate: Sendable {
         security = webservice.wsSecurity
     }
 
+    /// The headers `render` sets, lower-cased: configured ones of these names are left out.
+    private static let setByEnvelope: Set<String> = ["content-type", "soapaction", "idempotency-key"]
+
     /// An `xs:any` template must render to well-formed XML whatever the variables hold: they are
     /// XML-escaped, so rendering it with sample values shows the template's own structure.
     private static func checkXMLTemplate(_ template: Template, path: SOAPParameterPath) throws {
@@ -69,7 +75,6 @@ public struct SOAPRequestTemplate: Sendable {
 
     public func render(_ values: TemplateValues, eventID: Int64) throws -> HTTPRequest {
         var renderedHeaders = try RESTRequestTemplate.renderHeaders(headers, values, eventID: eventID)
-        renderedHeaders.removeAll { ["content-type", "soapaction", "idempotency-key"].contains($0.name.lowercased()) }
         let action = binding.soapAction
         if binding.version == .soap12 {
             renderedHeaders.append(Webservice.Field(

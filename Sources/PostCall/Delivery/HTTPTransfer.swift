@@ -156,46 +156,46 @@ final class HTTPTransfer {
         // The first option libcurl refuses, if any, kept as they are set: gathering the codes in
         // arrays cost three allocations and 1,100 instructions an event (callgrind).
         var refused = CURLE_OK
-        func set(_ code: CURLcode) { if refused == CURLE_OK { refused = code } }
+        func note(_ code: CURLcode) { if refused == CURLE_OK { refused = code } }
         if url.set(request.url) {
-            set(postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeMutableRawPointer(url.handle)))
+            note(postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeMutableRawPointer(url.handle)))
         } else {
-            set(postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, nil))
-            set(postcall_easy_setopt_string(easy, CURLOPT_URL, request.url))
+            note(postcall_easy_setopt_pointer(easy, CURLOPT_CURLU, nil))
+            note(postcall_easy_setopt_string(easy, CURLOPT_URL, request.url))
         }
-        set(postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)))
-        set(postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))))
-        set(postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList.list()))
-        set(postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
-        set(postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod))
-        set(postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0))
+        note(postcall_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(timeoutMilliseconds)))
+        note(postcall_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutMilliseconds, 10_000))))
+        note(postcall_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList.list()))
+        note(postcall_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+        note(postcall_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, customMethod))
+        note(postcall_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0))
         if userAgent != appliedUserAgent {
             let code = postcall_easy_setopt_string(easy, CURLOPT_USERAGENT, userAgent)
             if code == CURLE_OK { appliedUserAgent = userAgent }
-            set(code)
+            note(code)
         }
         if tls != appliedTLS {
-            set(postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile))
-            set(postcall_easy_setopt_string(easy, CURLOPT_SSLCERT, tls.clientCertificate))
-            set(postcall_easy_setopt_string(easy, CURLOPT_SSLKEY, tls.clientKey))
+            note(postcall_easy_setopt_string(easy, CURLOPT_CAINFO, tls.caFile ?? defaultCAFile))
+            note(postcall_easy_setopt_string(easy, CURLOPT_SSLCERT, tls.clientCertificate))
+            note(postcall_easy_setopt_string(easy, CURLOPT_SSLKEY, tls.clientKey))
             appliedTLS = tls
         }
         if let body = request.body {
-            set(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+            note(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
             if body.isEmpty {
-                set(postcall_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
+                note(postcall_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
             } else {
                 // COPYPOSTFIELDS copies, so the body need not outlive this call.
-                set(body.withUnsafeBytes {
+                note(body.withUnsafeBytes {
                     postcall_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))
                 })
             }
         }
         if let upload {
-            set(postcall_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil))
-            set(postcall_easy_setopt_long(easy, CURLOPT_POST, 1))
-            set(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.size)))
-            set(postcall_easy_setopt_read_callback(easy, Self.readBody, Self.seekBody, Unmanaged.passUnretained(upload).toOpaque()))
+            note(postcall_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil))
+            note(postcall_easy_setopt_long(easy, CURLOPT_POST, 1))
+            note(postcall_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.size)))
+            note(postcall_easy_setopt_read_callback(easy, Self.readBody, Self.seekBody, Unmanaged.passUnretained(upload).toOpaque()))
             upload.rewind()
         }
         uploadBody = upload

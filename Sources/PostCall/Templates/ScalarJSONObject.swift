@@ -45,7 +45,7 @@ struct ScalarJSONObject: Sendable {
         Self.withBytes(of: json) { bytes in
             var name = name
             return name.withUTF8 { wanted in
-                for member in members.reversed() where Self.name(of: member, in: bytes, is: wanted) {
+                for member in members.reversed() where Self.isNamed(member, wanted, in: bytes) {
                     return Self.text(of: member, in: bytes)
                 }
                 return nil
@@ -84,8 +84,8 @@ struct ScalarJSONObject: Sendable {
     }
 
     /// Whether `member` is called `wanted`, compared on the bytes unless its name has escapes.
-    private static func name(of member: Member, in bytes: UnsafeBufferPointer<UInt8>, is wanted: UnsafeBufferPointer<UInt8>) -> Bool {
-        if member.nameIsEscaped { return Array(name(of: member, in: bytes).utf8).elementsEqual(wanted) }
+    private static func isNamed(_ member: Member, _ wanted: UnsafeBufferPointer<UInt8>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if member.nameIsEscaped { return name(of: member, in: bytes).utf8.elementsEqual(wanted) }
         return member.name.count == wanted.count && bytes[member.name].elementsEqual(wanted)
     }
 
@@ -192,10 +192,8 @@ struct ScalarJSONObject: Sendable {
                         let scalar = try Self.hex4(bytes, at: position)
                         position += 4
                         // A high surrogate followed by another `\u` must pair with a low one.
-                        if (0xD800..<0xDC00).contains(scalar), peek() == UInt8(ascii: "\\"),
-                            position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
-                        {
-                            guard (0xDC00..<0xE000).contains(try Self.hex4(bytes, at: position + 2)) else { throw Malformed() }
+                        if Self.isHighSurrogate(scalar), let next = Self.unicodeEscape(in: bytes, at: position) {
+                            guard (0xDC00..<0xE000).contains(next) else { throw Malformed() }
                             position += 6
                         }
                     default: throw Malformed()
@@ -230,9 +228,8 @@ struct ScalarJSONObject: Sendable {
                 case UInt8(ascii: "u"):
                     var scalar = (try? hex4(contents.base, at: index)) ?? 0xFFFD
                     index += 4
-                    if (0xD800..<0xDC00).contains(scalar), index + 1 < contents.endIndex, contents[index] == UInt8(ascii: "\\"),
-                        contents[index + 1] == UInt8(ascii: "u"), let low = try? hex4(contents.base, at: index + 2)
-                    {
+                    // ``string()`` checked that such a pair's second half is a low surrogate.
+                    if isHighSurrogate(scalar), let low = unicodeEscape(in: contents.base, at: index) {
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                         index += 6
                     }
@@ -241,6 +238,16 @@ struct ScalarJSONObject: Sendable {
                 }
             }
             return String(decoding: output, as: UTF8.self)
+        }
+
+        private static func isHighSurrogate(_ scalar: UInt32) -> Bool { (0xD800..<0xDC00).contains(scalar) }
+
+        /// The code unit of the `\uXXXX` escape at `position`, if one stands there.
+        private static func unicodeEscape(in bytes: UnsafeBufferPointer<UInt8>, at position: Int) -> UInt32? {
+            guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                return nil
+            }
+            return try? hex4(bytes, at: position + 2)
         }
 
         private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int) throws -> UInt32 {

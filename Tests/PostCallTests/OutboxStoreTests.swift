@@ -146,6 +146,54 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(try store.event(id: id)?.state, .delivered)
     }
 
+    /// A batch goes into the attempt log in statements of several attempts each: every attempt
+    /// lands once, each of its values in its own row and column, whatever the batch's length,
+    /// and logging a batch again (a failed exchange repeated) adds nothing.
+    func testEveryAttemptOfABatchIsLoggedOnceWithItsOwnValues() throws {
+        // Batch lengths under, at and over each statement's size (16, 4, 1), and several of each.
+        let counts = [1, 3, 4, 5, 16, 17, 41]
+        let total = counts.reduce(0, +)
+        for index in 0..<total { try store.enqueue(webservice: "survey", callID: "c\(index)") }
+        let entries = try store.claim(owner: "a", limit: total)
+        XCTAssertEqual(entries.count, total)
+        let database = try XCTUnwrap(store.database as? Database)
+        var logged = 0
+        for count in counts {
+            let records = entries[logged..<logged + count].enumerated().map { offset, entry in
+                let index = logged + offset
+                return AttemptRecord(
+                    entry: entry, worker: "w\(index)", startedAt: 1_000 + Int64(index), durationMilliseconds: Int64(index),
+                    outcome: index % 2 == 0 ? .delivered : .retry, httpStatus: index % 3 == 0 ? nil : 200 + index,
+                    error: index % 2 == 0 ? nil : "e\(index)", requestSummary: "{\"q\":\(index)}",
+                    responseSummary: index % 5 == 0 ? nil : "{\"r\":\(index)}")
+            }
+            try store.logAttempts(records)
+            try store.logAttempts(records)
+            logged += count
+        }
+        let rows = try database.query(
+            """
+            SELECT event_id, attempt, worker, started_at, duration_ms, outcome, http_status, error, request, response
+            FROM attempt_log.attempts ORDER BY event_id
+            """
+        ) { row in
+            [
+                String(row.int64(0)), String(row.int64(1)), row.text(2), String(row.int64(3)), String(row.int64(4)), row.text(5),
+                row.optionalInt64(6).map { String($0) } ?? "-", row.optionalText(7) ?? "-", row.optionalText(8) ?? "-",
+                row.optionalText(9) ?? "-",
+            ]
+        }
+        let expected = entries.enumerated().map { index, entry in
+            [
+                String(entry.id), "1", "w\(index)", String(1_000 + index), String(index), index % 2 == 0 ? "delivered" : "retry",
+                index % 3 == 0 ? "-" : String(200 + index), index % 2 == 0 ? "-" : "e\(index)", "{\"q\":\(index)}",
+                index % 5 == 0 ? "-" : "{\"r\":\(index)}",
+            ]
+        }
+        XCTAssertEqual(rows.count, expected.count)
+        for (row, wanted) in zip(rows, expected) { XCTAssertEqual(row, wanted) }
+    }
+
     /// Making a webservice private erases the attempt log first, in a transaction of its own that
     /// waits for a worker logging attempts meanwhile, not one that fails once that worker commits.
     func testMakingAWebservicePrivateWaitsForAWorkerLoggingAttempts() throws {

@@ -29,21 +29,38 @@ extension OutboxStore {
     func logAttempts(_ records: [AttemptRecord]) throws {
         guard !records.isEmpty, let database = database as? Database else { return }
         try database.attemptLogTransaction {
-            for record in records {
-                try database.run(
-                    """
-                    INSERT OR IGNORE INTO attempt_log.attempts (event_id, attempt, worker, started_at, duration_ms, outcome,
-                                                                http_status, error, request, response)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        .integer(record.entry.id), .integer(Int64(record.entry.attempt)), .text(record.worker),
-                        .integer(record.startedAt), .integer(record.durationMilliseconds), .text(record.outcome.rawValue),
-                        SQLValue(record.httpStatus), SQLValue(record.error), SQLValue(record.requestSummary),
-                        SQLValue(record.responseSummary),
-                    ])
+            var start = 0
+            for insert in Self.attemptInserts {
+                while records.count - start >= insert.rows {
+                    var values: [SQLValue] = []
+                    values.reserveCapacity(insert.rows * 10)
+                    for record in records[start..<start + insert.rows] {
+                        values += [
+                            .integer(record.entry.id), .integer(Int64(record.entry.attempt)), .text(record.worker),
+                            .integer(record.startedAt), .integer(record.durationMilliseconds), .text(record.outcome.rawValue),
+                            SQLValue(record.httpStatus), SQLValue(record.error), SQLValue(record.requestSummary),
+                            SQLValue(record.responseSummary),
+                        ]
+                    }
+                    try database.run(insert.sql, values)
+                    start += insert.rows
+                }
             }
         }
+    }
+
+    /// The attempt log's `INSERT`s, by how many attempts each writes, largest first: a batch
+    /// goes in as few statements of these fixed shapes as it takes (the last writes one). Each
+    /// run of a statement opens the table's and its two indexes' cursors and frees its registers
+    /// again: an attempt a statement cost 18,600 instructions an attempt, sixteen 12,300
+    /// (callgrind, a C program over SQLite writing this file's rows as a worker does).
+    static let attemptInserts: [(rows: Int, sql: String)] = [16, 4, 1].map { rows in
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        return (rows, """
+            INSERT OR IGNORE INTO attempt_log.attempts (event_id, attempt, worker, started_at, duration_ms, outcome,
+                                                        http_status, error, request, response)
+            VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
+            """)
     }
 
     /// Applies the outcomes of `records` whose lease is still current, in one write transaction

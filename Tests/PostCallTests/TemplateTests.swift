@@ -149,6 +149,29 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(TemplateValues.eventKey(outboxID: "", eventID: 42), "-42")
     }
 
+    /// The variables' scanner goes eight bytes at a time only past plain ones: an escape, a
+    /// character outside ASCII or a control character anywhere in a value of any length reads
+    /// back as written, and a string left open is refused.
+    func testVariablesScanEightBytesAtATimeWithoutMissingOne() throws {
+        for special in ["\"", "\\", "\n", "/", "\u{1F}", "é", "😀"] {
+            for length in 1...20 {
+                for position in 0..<length {
+                    var characters = Array(repeating: "b", count: length)
+                    characters[position] = special
+                    let variables = ["k": characters.joined(), "next": "after"]
+                    let json = String(decoding: try JSONEncoder().encode(variables), as: UTF8.self)
+                    XCTAssertEqual(try TemplateValues.decodeVariables(json), variables, json)
+                }
+            }
+        }
+        for length in 0...20 {
+            let open = #"{"k":""# + String(repeating: "b", count: length)
+            XCTAssertThrowsError(try TemplateValues.decodeVariables(open), open)
+            XCTAssertThrowsError(try TemplateValues.decodeVariables(open + #"\"#), open)
+            XCTAssertThrowsError(try TemplateValues.decodeVariables(open + #"\"}"#), open)
+        }
+    }
+
     /// Eight bytes at a time are let through only when none of them needs a look: every byte
     /// value, at every position of a word.
     func testJSONWriterScansEightBytesAtATimeWithoutMissingOne() {
@@ -158,7 +181,7 @@ final class TemplateTests: XCTestCase {
                 var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
                 bytes[position] = UInt8(byte)
                 let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                XCTAssertEqual(JSONWriter.mayEndRun(word), needsLook, "byte \(byte) at \(position)")
+                XCTAssertEqual(JSONStringBytes.mayNeedALook(word), needsLook, "byte \(byte) at \(position)")
             }
         }
         // Escaped the same as byte by byte, wherever the byte stands in a value of any length.

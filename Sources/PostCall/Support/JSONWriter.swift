@@ -53,32 +53,11 @@ struct JSONWriter: ~Copyable {
         byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2
     }
 
-    /// Whether any of the eight bytes in `word` is a control character, `"`, `\` or not ASCII
-    /// (the classic test for a zero byte, `(v - 0x01…) & ~v & 0x80…`, for each). Never false
-    /// when one is; a byte at a time tells which.
-    @inline(__always)
-    static func mayEndRun(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let control = word &- ones &* 0x20
-        let found = (control & ~word) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | word
-        return found & highBits != 0
-    }
-
     /// Appends `utf8` escaped for the inside of a string literal.
     mutating func escaped(utf8: UnsafeBufferPointer<UInt8>) {
         // Most values (header names and values, URLs, form bodies) need no escape: one scan, eight
         // bytes at a time while they are plain ASCII, and one copy.
-        var index = 0
-        if let start = utf8.baseAddress {
-            while index + 8 <= utf8.count,
-                !Self.mayEndRun(UnsafeRawPointer(start).loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            {
-                index += 8
-            }
-        }
+        var index = JSONStringBytes.plainWords(in: utf8, from: 0)
         while index < utf8.count && !Self.endsRun(utf8[index]) { index += 1 }
         guard index < utf8.count else {
             buffer.append(utf8)

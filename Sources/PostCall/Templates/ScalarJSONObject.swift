@@ -173,36 +173,35 @@ struct ScalarJSONObject: Sendable {
             try expect(UInt8(ascii: "\""))
             let start = position
             var isEscaped = false
-            while position < bytes.count {
-                let byte = bytes[position]
-                position += 1
-                switch byte {
-                case UInt8(ascii: "\""):
-                    return (start..<(position - 1), isEscaped)
-                case UInt8(ascii: "\\"):
-                    isEscaped = true
-                    guard position < bytes.count else { throw Malformed() }
-                    let escape = bytes[position]
+            while true {
+                // A survey's answers are mostly plain text: eight bytes at a time while none ends
+                // the string or starts an escape, then a byte at a time up to the one that does.
+                position = JSONStringBytes.plainWords(in: bytes, from: position)
+                while position < bytes.count, bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\") {
                     position += 1
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                        continue
-                    case UInt8(ascii: "u"):
-                        let scalar = try Self.hex4(bytes, at: position)
-                        position += 4
-                        // A high surrogate followed by another `\u` must pair with a low one.
-                        if Self.isHighSurrogate(scalar), let next = Self.unicodeEscape(in: bytes, at: position) {
-                            guard (0xDC00..<0xE000).contains(next) else { throw Malformed() }
-                            position += 6
-                        }
-                    default: throw Malformed()
-                    }
-                default:
+                }
+                guard position < bytes.count else { throw Malformed() }
+                position += 1
+                guard bytes[position - 1] == UInt8(ascii: "\\") else { return (start..<(position - 1), isEscaped) }
+                isEscaped = true
+                guard position < bytes.count else { throw Malformed() }
+                let escape = bytes[position]
+                position += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     continue
+                case UInt8(ascii: "u"):
+                    let scalar = try Self.hex4(bytes, at: position)
+                    position += 4
+                    // A high surrogate followed by another `\u` must pair with a low one.
+                    if Self.isHighSurrogate(scalar), let next = Self.unicodeEscape(in: bytes, at: position) {
+                        guard (0xDC00..<0xE000).contains(next) else { throw Malformed() }
+                        position += 6
+                    }
+                default: throw Malformed()
                 }
             }
-            throw Malformed()
         }
 
         /// The contents of a string literal checked by ``string()``, its escapes undone.

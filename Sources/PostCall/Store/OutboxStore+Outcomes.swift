@@ -52,8 +52,8 @@ extension OutboxStore {
     /// The attempt log's `INSERT`s, by how many attempts each writes, largest first: a batch
     /// goes in as few statements of these fixed shapes as it takes (the last writes one). Each
     /// run of a statement opens the table's and its two indexes' cursors and frees its registers
-    /// again: an attempt a statement cost 18,600 instructions an attempt, sixteen 12,300
-    /// (callgrind, a C program over SQLite writing this file's rows as a worker does).
+    /// again: with one attempt a statement, an attempt cost 18,600 instructions, with sixteen
+    /// 12,300 (callgrind, a C program over SQLite writing this file's rows as a worker does).
     static let attemptInserts: [(rows: Int, sql: String)] = [16, 4, 1].map { rows in
         let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         return (rows, """
